@@ -1,0 +1,62 @@
+"""The `newsmon` command: one sub-command per thing a user does.
+
+Each sub-command lives in its own module exposing ``register(subparsers)``, which adds
+its parser and sets ``func=run`` where ``run(args, settings) -> int`` is the exit code.
+Settings are loaded here, once, and passed in.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from newsmon.log import configure_logging
+from newsmon.settings import Settings
+
+# Order is the order `newsmon --help` lists them in.
+COMMANDS = [
+    "up",
+    "collect",
+    "process",
+    "replay",
+    "reprocess",
+    "alerts",
+    "rules",
+    "search",
+    "kibana",
+    "bench",
+    "worker",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsmon",
+        description="Streaming news monitor: feeds -> Kafka -> Faust (dedupe, tagging) -> Elasticsearch.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"newsmon.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"newsmon.cli.{name}":
+                raise
+            continue  # a sub-command not built yet is simply not offered
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(verbose=args.verbose)
+    settings = Settings()
+    try:
+        return int(args.func(args, settings) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

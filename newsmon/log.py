@@ -1,0 +1,29 @@
+"""Operator-readable logging: one line per event, key=value fields, to stderr.
+
+stdout is reserved for data (JSON lines, search results) so commands compose in pipes.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+
+
+def configure_logging(verbose: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-5s %(name)s: %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in ("aiokafka", "kafka", "elastic_transport", "httpx", "faust", "mode"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def kv(**fields: object) -> str:
+    """Render fields as `key=value` pairs, quoting values with spaces."""
+    parts = []
+    for key, value in fields.items():
+        text = f"{value:.3f}" if isinstance(value, float) else str(value)
+        if not text or any(c.isspace() for c in text):
+            text = '"' + text.replace('"', '\\"') + '"'
+        parts.append(f"{key}={text}")
+    return " ".join(parts)

@@ -1,0 +1,121 @@
+"""One typed settings object, loaded once in main() and passed down.
+
+Sources, highest first: CLI flags (applied by the commands), environment variables
+(``NEWSMON_*``; the conventional ``KAFKA_BOOTSTRAP_SERVERS`` / ``ELASTICSEARCH_URL`` /
+``KIBANA_URL`` are accepted too), a TOML file (``NEWSMON_CONFIG``, default ``./newsmon.toml``),
+then the defaults below. Credentials are ``SecretStr`` so they never reach a log line.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_FEEDS = [
+    # Outlets of the kinds the seed articles come from (English, Russian, Persian coverage).
+    "https://www.tehrantimes.com/rss",
+    "https://en.mehrnews.com/rss",
+    "https://www.presstv.ir/rss.xml",
+    "https://tass.com/rss/v2.xml",
+    "https://tass.ru/rss/v2.xml",
+    "https://www.rferl.org/api/zrqiteuuir",
+    "https://www.aljazeera.com/xml/rss/all.xml",
+    "https://feeds.bbci.co.uk/news/world/middle_east/rss.xml",
+]
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSMON_", extra="ignore", populate_by_name=True)
+
+    # --- where things live ---
+    data_dir: Path = Path(".newsmon")
+    feeds: list[str] = Field(default_factory=lambda: list(DEFAULT_FEEDS))
+
+    # --- Kafka: unset bootstrap servers means "start the embedded broker" ---
+    kafka_bootstrap_servers: str | None = Field(
+        None, validation_alias=_env("NEWSMON_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS")
+    )
+    kafka_security_protocol: str = "PLAINTEXT"  # PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL
+    kafka_sasl_mechanism: str | None = None  # PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    topic_partitions: int = 4
+    raw_topic: str = "news.raw"
+    articles_topic: str = "news.articles"
+    dlq_topic: str = "news.dlq"
+    alerts_topic_prefix: str = "alerts."
+
+    # --- Elasticsearch: unset URL means "start the embedded server" ---
+    elasticsearch_url: str | None = Field(
+        None, validation_alias=_env("NEWSMON_ELASTICSEARCH_URL", "ELASTICSEARCH_URL")
+    )
+    elasticsearch_username: str | None = None
+    elasticsearch_password: SecretStr | None = None
+    elasticsearch_api_key: SecretStr | None = None
+    elasticsearch_ca_certs: Path | None = None
+    index_alias: str = "news-articles"
+    stories_index: str = "news-stories"
+    index_batch_size: int = 500
+    index_batch_seconds: float = 1.0
+
+    # --- Kibana (reached only through its HTTP API) ---
+    kibana_url: str = Field("http://127.0.0.1:5601", validation_alias=_env("NEWSMON_KIBANA_URL", "KIBANA_URL"))
+    kibana_username: str | None = None
+    kibana_password: SecretStr | None = None
+    kibana_api_key: SecretStr | None = None
+
+    # --- embedded servers (used only when the URLs above are unset) ---
+    embedded_kafka: str = "noida"  # "noida" (on disk, keeps data across restarts) | "tansu" (memory)
+    embedded_kafka_port: int = 9092
+    embedded_elasticsearch_port: int = 9200
+
+    # --- collectors ---
+    poll_interval_seconds: float = 300.0
+    fetch_timeout_seconds: float = 20.0
+    fetch_concurrency: int = 16
+    max_feed_bytes: int = 16 * 1024 * 1024
+    max_redirects: int = 5
+    user_agent: str = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
+    archive: bool = True  # keep raw feed bytes under data_dir/archive for replay
+
+    # --- stream processing ---
+    topic_rules: Path | None = None  # default: schemas/topics.yaml shipped with the package
+    dedupe_window_days: int = 30
+    breaking_factor: float = 3.0
+    breaking_window_minutes: int = 60
+    breaking_min_articles: int = 5
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        import os
+
+        toml_file = Path(os.environ.get("NEWSMON_CONFIG", "newsmon.toml"))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+            file_secret_settings,
+        )
+
+    def alerts_topic(self, topic_id: str) -> str:
+        return f"{self.alerts_topic_prefix}{topic_id}"

@@ -1,0 +1,82 @@
+"""Record shapes that travel on Kafka topics and land in Elasticsearch.
+
+msgspec structs: typed, validated on decode with a clear error, and fast enough that
+(de)serialisation never dominates the pipeline. Timestamps are ISO 8601 UTC strings on
+the wire so that Elasticsearch, Kibana and `jq` all read them without conversion.
+"""
+from __future__ import annotations
+
+import msgspec
+
+
+class Article(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One news article as it moves collector -> news.raw -> news.articles -> index.
+
+    Collectors fill the first block; the stream stages fill the second.
+    """
+
+    id: str  # canonical article id: stable hash of the canonical URL (or of feed+guid)
+    url: str
+    title: str = ""
+    content: str = ""  # body as received, may be HTML
+    published: str = ""  # ISO 8601 UTC
+    source: str = ""  # outlet (host name or feed title)
+    feed: str = ""  # feed URL the article came from
+    fetched: str = ""  # ISO 8601 UTC, when the collector read it
+    summary: str = ""
+    authors: list[str] = []
+    language: str = ""  # "en" | "ru" | "fa" | "" (unknown); detected if empty
+    guid: str = ""
+    canonical_link: str = ""  # <link rel=canonical> / amp canonical when the feed gives it
+    replay: bool = False
+    # --- filled by the pipeline (normalise, dedupe, tag) ---
+    canonical_url: str = ""
+    text: str = ""  # plain text: markup stripped, whitespace folded
+    content_hash: str = ""
+    cluster_id: str = ""
+    duplicate_of: str | None = None
+    is_duplicate: bool = False
+    topics: list[str] = []
+    matched_rules: list[str] = []  # "topic:rule-id", why the article carries each topic
+    processed: str = ""  # ISO 8601 UTC, when the stream stage finished with it
+
+
+class Alert(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A compact message on alerts.<topic-id>: once per story, or once per volume burst."""
+
+    kind: str  # "story" | "breaking-volume"
+    topic: str
+    title: str = ""
+    url: str = ""
+    source: str = ""
+    published: str = ""
+    topics: list[str] = []
+    cluster_id: str = ""
+    matched_rule: str = ""
+    article_id: str = ""
+    rate: float | None = None  # breaking-volume: articles in the window
+    baseline: float | None = None
+    created: str = ""
+
+
+class DeadLetter(msgspec.Struct, kw_only=True):
+    """What news.dlq carries: the rejected payload and why, never silently dropped."""
+
+    stage: str
+    reason: str
+    payload: str
+    created: str
+
+
+ARTICLE_DECODER = msgspec.json.Decoder(Article)
+ALERT_DECODER = msgspec.json.Decoder(Alert)
+ENCODER = msgspec.json.Encoder()
+
+
+def decode_article(data: bytes | str) -> Article:
+    """Decode one article; raises msgspec.ValidationError/DecodeError with a precise message."""
+    return ARTICLE_DECODER.decode(data)
+
+
+def encode(record: msgspec.Struct) -> bytes:
+    return ENCODER.encode(record)
