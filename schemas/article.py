@@ -41,6 +41,23 @@ class Article(msgspec.Struct, kw_only=True, omit_defaults=True):
     processed: str = ""  # ISO 8601 UTC, when the stream stage finished with it
 
 
+class Story(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One story cluster as the news-stories index and the live view show it (id = cluster_id)."""
+
+    cluster_id: str
+    article_id: str = ""  # the representative: first-seen article of the cluster
+    title: str = ""
+    url: str = ""
+    source: str = ""
+    language: str = ""
+    first_seen: str = ""  # ISO 8601 UTC
+    last_seen: str = ""
+    copies: int = 1  # articles in the cluster, representative included
+    sources: list[str] = []  # distinct sources (capped)
+    source_count: int = 1
+    topics: list[str] = []
+
+
 class Alert(msgspec.Struct, kw_only=True, omit_defaults=True):
     """A compact message on alerts.<topic-id>: once per story, or once per volume burst."""
 
@@ -70,6 +87,7 @@ class DeadLetter(msgspec.Struct, kw_only=True):
 
 ARTICLE_DECODER = msgspec.json.Decoder(Article)
 ALERT_DECODER = msgspec.json.Decoder(Alert)
+STORY_DECODER = msgspec.json.Decoder(Story)
 ENCODER = msgspec.json.Encoder()
 
 
