@@ -1,0 +1,84 @@
+"""The per-article logic shared by the Faust agents and `newsmon process`.
+
+normalise -> tag -> dedupe, as plain functions over `Article`. The stream splits them over
+stages (normalise+tag scale out over partitions, dedupe is the sequenced stage); `process`
+runs them back to back in one process. Neither copies the other: both call these.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import msgspec
+
+from newsmon.core.dedupe import Decision, DedupeConfig, Deduper
+from newsmon.core.fingerprint import content_hash
+from newsmon.core.rules import RuleSet
+from newsmon.core.text import detect_language, html_to_text
+from newsmon.core.urls import canonicalize_url
+from schemas.article import Article
+
+
+def utc_now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def normalise(article: Article) -> Article:
+    """Fill the derived fields: canonical URL, plain text, content hash, language."""
+    text = html_to_text(article.content or article.summary)
+    return msgspec.structs.replace(
+        article,
+        canonical_url=canonicalize_url(article.url, article.canonical_link),
+        text=text,
+        content_hash=content_hash(text),
+        language=article.language or detect_language(f"{article.title}\n{text}"),
+    )
+
+
+def tag(article: Article, rules: RuleSet) -> Article:
+    """Attach the topics the rules find, and for each, the rule that fired."""
+    matches = rules.tag(article.title, article.text, article.language)
+    topics = sorted({m.topic for m in matches})
+    return msgspec.structs.replace(article, topics=topics, matched_rules=[f"{m.rule}" for m in matches])
+
+
+def apply_decision(article: Article, decision: Decision) -> Article:
+    return msgspec.structs.replace(
+        article,
+        cluster_id=decision.cluster_id,
+        duplicate_of=decision.duplicate_of,
+        is_duplicate=decision.is_duplicate,
+        processed=utc_now_iso(),
+    )
+
+
+def dedupe(article: Article, deduper: Deduper, now: float | None = None) -> tuple[Article, Decision]:
+    decision = deduper.assign(
+        article_id=article.id,
+        canonical_url=article.canonical_url,
+        title=article.title,
+        text=article.text,
+        source=article.source,
+        published=article.published,
+        now=time.time() if now is None else now,
+    )
+    return apply_decision(article, decision), decision
+
+
+@dataclass
+class LocalPipeline:
+    """All stages in one process with in-memory state: what `newsmon process` runs."""
+
+    rules: RuleSet
+    config: DedupeConfig = field(default_factory=DedupeConfig)
+    seen: MutableMapping = field(default_factory=dict)
+    signatures: MutableMapping = field(default_factory=dict)
+    stories: MutableMapping = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.deduper = Deduper(self.config, seen=self.seen, signatures=self.signatures, stories=self.stories)
+
+    def run(self, article: Article) -> tuple[Article, Decision]:
+        return dedupe(tag(normalise(article), self.rules), self.deduper)

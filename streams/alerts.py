@@ -1,0 +1,63 @@
+"""Stage 4: alerts on alerts.<topic-id>, once per story, plus breaking-volume alerts.
+
+news.articles is keyed by cluster id, so every copy of a story reaches the same partition
+and the table that remembers which stories were already alerted. Per-topic volume events
+go through the single-partition news.volume topic to the breaking-volume detector.
+"""
+from __future__ import annotations
+
+import logging
+
+import faust
+import orjson
+
+from newsmon.core.alerting import BreakingVolume, StoryAlerter
+from newsmon.core.pipeline import utc_now_iso
+from newsmon.log import kv
+from newsmon.settings import Settings
+from schemas.article import ARTICLE_DECODER, Alert, Article, encode
+from streams.topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+def story_alert(article: Article, topic: str) -> Alert:
+    rule = next((r for r in article.matched_rules if r.startswith(f"{topic}:")), "")
+    return Alert(
+        kind="story", topic=topic, title=article.title, url=article.url, source=article.source,
+        published=article.published, topics=article.topics, cluster_id=article.cluster_id,
+        matched_rule=rule, article_id=article.id, created=utc_now_iso(),
+    )
+
+
+def register(app: faust.App, topics: Topics, settings: Settings) -> None:
+    alerted = app.Table("alerts-stories", key_serializer="json", value_serializer="json")
+    buckets = app.Table("alerts-volume", partitions=1, key_serializer="json", value_serializer="json")
+    alerter = StoryAlerter(alerted)
+    volume = BreakingVolume(
+        buckets,
+        window_minutes=settings.breaking_window_minutes,
+        factor=settings.breaking_factor,
+        min_articles=settings.breaking_min_articles,
+    )
+
+    @app.agent(topics.articles, name="newsmon.alert-stories")
+    async def alert_stories(stream: faust.StreamT) -> None:
+        async for payload in stream:
+            article = ARTICLE_DECODER.decode(payload)
+            for topic in alerter.decide(article):
+                await topics.alerts[topic].send(key=article.cluster_id.encode(), value=encode(story_alert(article, topic)))
+                log.info(kv(event="alert", topic=topic, cluster=article.cluster_id, title=article.title[:80]))
+            if not article.is_duplicate:
+                for topic in article.topics:
+                    await topics.volume.send(key=topic.encode(), value=orjson.dumps([topic, article.published]))
+
+    @app.agent(topics.volume, name="newsmon.breaking-volume")
+    async def watch_volume(stream: faust.StreamT) -> None:
+        async for payload in stream:
+            topic, published = orjson.loads(payload)
+            burst = volume.observe(topic, published)
+            if burst is not None and topic in topics.alerts:
+                alert = Alert(kind="breaking-volume", topic=topic, rate=burst.rate, baseline=burst.baseline, created=utc_now_iso())
+                await topics.alerts[topic].send(key=topic.encode(), value=encode(alert))
+                log.info(kv(event="breaking-volume", topic=topic, rate=burst.rate, baseline=burst.baseline))

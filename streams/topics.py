@@ -1,0 +1,48 @@
+"""Every Kafka topic the worker reads or writes, declared once.
+
+Values travel as raw bytes (msgspec JSON from schemas/), decoded by the stages themselves:
+a record that does not decode goes to the dead-letter topic with the reason instead of
+crashing the agent.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faust
+
+from newsmon.core.pipeline import utc_now_iso
+from newsmon.settings import Settings
+from schemas.article import DeadLetter, encode
+
+
+@dataclass(frozen=True)
+class Topics:
+    raw: faust.TopicT  # collectors -> worker, keyed by article id
+    dedupe: faust.TopicT  # normalised + tagged, ONE partition: the sequenced dedupe stage
+    articles: faust.TopicT  # decided articles, keyed by cluster id
+    stories: faust.TopicT  # story summaries, keyed by cluster id
+    volume: faust.TopicT  # per-topic article events for breaking-volume detection, one partition
+    dlq: faust.TopicT  # rejected records with the reason
+    alerts: dict[str, faust.TopicT]  # alerts.<topic-id>, one per rule-file topic
+
+
+def declare_topics(app: faust.App, settings: Settings, topic_ids: list[str]) -> Topics:
+    def topic(name: str, partitions: int | None = None) -> faust.TopicT:
+        return app.topic(name, key_type=bytes, value_type=bytes, partitions=partitions, value_serializer="raw", key_serializer="raw")
+
+    return Topics(
+        raw=topic(settings.raw_topic),
+        dedupe=topic("news.dedupe", partitions=1),
+        articles=topic(settings.articles_topic),
+        stories=topic("news.stories"),
+        volume=topic("news.volume", partitions=1),
+        dlq=topic(settings.dlq_topic),
+        alerts={t: topic(settings.alerts_topic(t)) for t in topic_ids},
+    )
+
+
+async def dead_letter(topics: Topics, stage: str, reason: str, payload: bytes | str) -> None:
+    """Send a record that a stage cannot handle to news.dlq, with why."""
+    text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
+    record = DeadLetter(stage=stage, reason=reason, payload=text, created=utc_now_iso())
+    await topics.dlq.send(key=stage.encode(), value=encode(record))
