@@ -117,5 +117,14 @@ class Settings(BaseSettings):
             file_secret_settings,
         )
 
+    def with_embedded_defaults(self) -> "Settings":
+        """Endpoints left unset point at the embedded servers `newsmon up` starts on loopback."""
+        return self.model_copy(
+            update={
+                "kafka_bootstrap_servers": self.kafka_bootstrap_servers or f"127.0.0.1:{self.embedded_kafka_port}",
+                "elasticsearch_url": self.elasticsearch_url or f"http://127.0.0.1:{self.embedded_elasticsearch_port}",
+            }
+        )
+
     def alerts_topic(self, topic_id: str) -> str:
         return f"{self.alerts_topic_prefix}{topic_id}"

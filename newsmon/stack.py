@@ -21,6 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from newsmon.embedded import Server, noida, port_open, tansu
+from newsmon.kafka import kafka_client_kwargs
 from newsmon.log import kv
 from newsmon.settings import Settings
 
@@ -142,8 +143,6 @@ async def ensure_topics(settings: Settings, topic_ids: list[str]) -> None:
 
 def kafka_security(settings: Settings) -> dict:
     """aiokafka keyword arguments for TLS/SASL, from the settings."""
-    from collectors.publisher import kafka_client_kwargs
-
     return {k: v for k, v in kafka_client_kwargs(settings).items() if k != "bootstrap_servers"}
 
 

@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging(verbose=args.verbose)
     settings = Settings()
+    if args.command != "up":  # `up` decides itself which servers to start
+        settings = settings.with_embedded_defaults()
     try:
         return int(args.func(args, settings) or 0)
     except KeyboardInterrupt:

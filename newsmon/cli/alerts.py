@@ -1,0 +1,80 @@
+"""`newsmon alerts subscribe`: follow alerts.<topic-id> topics live, for people or scripts.
+
+Reads with partitions assigned by hand (no consumer group), so any number of people can
+watch the same topics without taking alerts from each other.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+import msgspec
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from rich.console import Console
+from rich.markup import escape
+
+from newsmon.kafka import kafka_client_kwargs
+from newsmon.settings import Settings
+from schemas.article import ALERT_DECODER, Alert
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("alerts", help="alert topics")
+    alerts_sub = parser.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+    subscribe = alerts_sub.add_parser("subscribe", help="print alerts of the given topics as they arrive")
+    subscribe.add_argument("topics", nargs="+", metavar="TOPIC", help="topic ids, e.g. snapback bushehr north-south-corridor")
+    subscribe.add_argument("--from-beginning", action="store_true", help="replay every alert kept, then follow")
+    subscribe.add_argument("--json", action="store_true", help="one JSON object per line instead of readable text")
+    subscribe.add_argument("--max", type=int, help="stop after this many alerts")
+    subscribe.add_argument("--timeout", type=float, help="stop after this many seconds without an alert")
+    subscribe.set_defaults(func=run)
+
+
+def render(alert: Alert) -> str:
+    """One readable line; article text is escaped so feed markup cannot style the terminal."""
+    title = escape(alert.title.replace("\n", " ")) if alert.title else ""
+    if alert.kind == "breaking-volume":
+        return f"[bold red]BREAKING[/] [{alert.topic}] {alert.rate:.0f} articles in the window vs baseline {alert.baseline:.1f}"
+    return (f"[bold]{escape(alert.published[:16])}[/] [cyan]\\[{alert.topic}][/] {title} "
+            f"[dim]({escape(alert.source)}) {escape(alert.url)} rule={escape(alert.matched_rule)}[/]")
+
+
+async def subscribe(settings: Settings, args: argparse.Namespace) -> int:
+    names = [settings.alerts_topic(t) for t in args.topics]
+    consumer = AIOKafkaConsumer(**kafka_client_kwargs(settings), enable_auto_commit=False)
+    await consumer.start()
+    console = Console(highlight=False, soft_wrap=True)
+    seen = 0
+    try:
+        partitions = [TopicPartition(n, p) for n in names for p in sorted(consumer.partitions_for_topic(n) or ())]
+        missing = [n for n in names if not consumer.partitions_for_topic(n)]
+        if missing:
+            print(f"newsmon alerts: no such alert topic yet: {', '.join(missing)} (has the worker started?)", file=sys.stderr)
+        if not partitions:
+            return 1
+        consumer.assign(partitions)
+        await (consumer.seek_to_beginning(*partitions) if args.from_beginning else consumer.seek_to_end(*partitions))
+        while args.max is None or seen < args.max:
+            batch = await consumer.getmany(timeout_ms=int((args.timeout or 3600) * 1000))
+            if not batch and args.timeout:
+                break
+            for message in (m for records in batch.values() for m in records):
+                try:
+                    alert = ALERT_DECODER.decode(message.value)
+                except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                    print(f"newsmon alerts: skipping unreadable message at {message.topic}:{message.offset}: {exc}", file=sys.stderr)
+                    continue
+                if args.json:
+                    sys.stdout.write(message.value.decode() + "\n")
+                    sys.stdout.flush()
+                else:
+                    console.print(render(alert))
+                seen += 1
+    finally:
+        await consumer.stop()
+    return 0
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(subscribe(settings, args))
