@@ -1,0 +1,1 @@
+"""Benchmarks that print figures (never timed tests): `newsmon bench` runs them in one go."""
