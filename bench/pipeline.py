@@ -1,0 +1,100 @@
+"""The pipeline end to end: news.raw -> worker -> searchable in news-articles.
+
+Throughput: a burst of synthetic articles produced as fast as the broker takes them,
+timed until every one is searchable. Latency: articles produced at a steady rate, each
+timed from its produce acknowledgement to the moment a search finds it.
+"""
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+
+from aiokafka import AIOKafkaProducer
+from elasticsearch import Elasticsearch
+
+from newsmon.settings import Settings
+from schemas.article import Article, encode
+
+
+def searchable_count(es: Elasticsearch, index: str) -> int:
+    es.indices.refresh(index=index, ignore_unavailable=True)
+    try:
+        return es.count(index=index)["count"]
+    except Exception:  # alias not created yet
+        return 0
+
+
+async def produce(bootstrap: str, topic: str, articles: list[Article], rate: float | None = None) -> dict[str, float]:
+    """Send articles; with `rate`, at that many per second. Returns id -> ack time."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2)
+    await producer.start()
+    acked: dict[str, float] = {}
+    started = time.perf_counter()
+    try:
+        for i, article in enumerate(articles):
+            if rate:
+                await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
+            future = await producer.send(topic, encode(article), key=article.id.encode())
+            future.add_done_callback(lambda _f, a=article.id: acked.__setitem__(a, time.perf_counter()))
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return acked
+
+
+def throughput(settings: Settings, articles: list[Article], timeout: float = 600.0) -> dict[str, float]:
+    es = Elasticsearch(settings.elasticsearch_url, request_timeout=60)
+    before = searchable_count(es, settings.index_alias)
+    started = time.perf_counter()
+    asyncio.run(produce(settings.kafka_bootstrap_servers, settings.raw_topic, articles))
+    produced_s = time.perf_counter() - started
+    target = before + len(articles)
+    while searchable_count(es, settings.index_alias) < target and time.perf_counter() - started < timeout:
+        time.sleep(0.2)
+    seconds = time.perf_counter() - started
+    done = searchable_count(es, settings.index_alias) - before
+    return {"e2e_articles": done, "e2e_seconds": seconds, "e2e_per_s": done / seconds, "e2e_produce_seconds": produced_s}
+
+
+async def _watch(es: Elasticsearch, index: str, pending: dict[str, float], found: dict[str, float], until: float) -> None:
+    while (pending or time.perf_counter() < until) and time.perf_counter() < until + 30:
+        ids = list(pending)[:1000]
+        if ids:
+            hits = await asyncio.to_thread(
+                lambda: es.search(index=index, query={"ids": {"values": ids}}, size=len(ids), _source=False)["hits"]["hits"]
+            )
+            now = time.perf_counter()
+            for hit in hits:
+                if hit["_id"] in pending:
+                    found[hit["_id"]] = now - pending.pop(hit["_id"])
+        await asyncio.sleep(0.05)
+
+
+def latency(settings: Settings, articles: list[Article], rate: float = 100.0) -> dict[str, float]:
+    es = Elasticsearch(settings.elasticsearch_url, request_timeout=60)
+    pending: dict[str, float] = {}
+    found: dict[str, float] = {}
+
+    async def run() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=0)
+        await producer.start()
+        until = time.perf_counter() + len(articles) / rate
+        watcher = asyncio.create_task(_watch(es, settings.index_alias, pending, found, until))
+        started = time.perf_counter()
+        for i, article in enumerate(articles):
+            await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
+            await producer.send_and_wait(settings.raw_topic, encode(article), key=article.id.encode())
+            pending[article.id] = time.perf_counter()
+        await producer.stop()
+        await watcher
+
+    asyncio.run(run())
+    values = sorted(found.values())
+    if not values:
+        return {"latency_rate_per_s": rate, "latency_found": 0}
+    pick = lambda q: values[min(len(values) - 1, int(q * len(values)))]  # noqa: E731
+    return {
+        "latency_rate_per_s": rate, "latency_found": len(values), "latency_lost": len(pending),
+        "latency_p50_s": statistics.median(values), "latency_p95_s": pick(0.95), "latency_p99_s": pick(0.99),
+    }
