@@ -1,0 +1,1 @@
+"""Pure logic shared by the stream agents and `newsmon process`: no Kafka, no Elasticsearch, no network."""

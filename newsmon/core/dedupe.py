@@ -1,0 +1,306 @@
+"""Exact and near-duplicate detection that groups articles into story clusters.
+
+Every article gets a cluster id: a new story's id is its own article id, and later copies
+(same canonical URL, same folded content, or near-duplicate text: republished with a new
+headline/dateline, reformatted, truncated teaser, updated with a new paragraph) carry the
+representative's id in `duplicate_of`.
+
+Persistent state lives in three plain mappings passed in (dicts for `newsmon process`,
+Faust tables in the stream), written O(1) times per article:
+  seen        "a:<article id>" -> [cluster, reason, ts]   decision, for idempotent re-delivery
+              "u:<url id>" / "h:<content hash>" -> [cluster, ts]   exact-duplicate keys
+  signatures  <article id> -> [cluster, encoded sketch]    indexed articles (representatives
+                                                           and a few novel members)
+  stories     <cluster id> -> story summary dict
+The candidate index (sampled shingle hash -> article ids) is derived from `signatures`
+in memory and rebuilt by `rebuild()` after a restart or recovery.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+
+from newsmon.core.fingerprint import digest, words_of
+from newsmon.core.minhash import Sketch, compare, number_hashes, share_inside, shingle_hashes
+from newsmon.core.text import detect_language, fold_text, strip_dateline
+from newsmon.core.urls import article_id as url_id
+
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class DedupeConfig:
+    window_days: float = 30.0  # state older than this (by last activity) is expired
+    shingle_words: int = 4  # words per shingle
+    sketch_size: int = 64  # bottom-k sample kept per indexed article
+    lead_shingles: int = 8  # first shingles kept to recognise a teaser's or update's lede
+    number_limit: int = 32  # distinct numbers kept per indexed article
+    index_keys: int = 16  # smallest sampled hashes put in the candidate index
+    lead_keys: int = 4  # lede hashes put in the candidate index
+    posting_cap: int = 64  # a hash shared by more articles is boilerplate: stop indexing it
+    candidates: int = 8  # best-hit candidates verified per article
+    min_shingles: int = 8  # shorter texts are matched exactly only
+    resemblance: float = 0.5  # Jaccard at or above: same story
+    containment: float = 0.8  # shorter text's share inside the longer, with its lede: same story
+    lead_match: float = 0.5  # share of the shorter text's lede that must be found in the other
+    number_mismatch: float = 0.2  # max share of the shorter text's numbers missing from the other
+    index_novel_below: float = 0.7  # a member this unlike its match is indexed too ...
+    indexed_per_story: int = 3  # ... up to this many indexed articles per story
+    sources_cap: int = 32  # distinct sources listed per story
+
+
+@dataclass(frozen=True)
+class Decision:
+    cluster_id: str
+    duplicate_of: str | None
+    is_duplicate: bool
+    reason: str  # "new" | "url" | "content" | "near"
+
+
+@dataclass(frozen=True, eq=False)
+class _Features:
+    """One article's comparison form, computed once per `assign`."""
+
+    sketch: Sketch
+    full: np.ndarray  # sorted unique shingle hashes
+
+
+class Deduper:
+    """Assigns story clusters; see the module docstring for the state it keeps."""
+
+    def __init__(
+        self,
+        config: DedupeConfig,
+        seen: MutableMapping,
+        signatures: MutableMapping,
+        stories: MutableMapping,
+    ) -> None:
+        self.config = config
+        self.seen, self.signatures, self.stories = seen, signatures, stories
+        self._sketches: dict[str, tuple[str, Sketch]] = {}
+        self._index: dict[int, list[str]] = {}
+        self._indexed: Counter[str] = Counter()
+        self.rebuild()
+
+    # ---- public API -------------------------------------------------------------------
+
+    def assign(
+        self,
+        *,
+        article_id: str,
+        canonical_url: str,
+        title: str,
+        text: str,
+        source: str,
+        published: str,
+        now: float,
+        language: str = "",
+    ) -> Decision:
+        """Cluster one article; re-delivering an article id returns its first decision."""
+        known = self.seen.get(f"a:{article_id}")
+        if known is not None:
+            return _decision(article_id, known[0], known[1])
+        folded = fold_text(text)
+        exact_keys = self._exact_keys(article_id, canonical_url, title, folded)
+        cluster, reason, features = self._find(exact_keys, folded)
+        if cluster is None:
+            cluster, reason = article_id, "new"
+            self.stories[cluster] = self._new_story(article_id, canonical_url, title, text, source, language, now)
+        else:
+            self.stories[cluster] = self._grow_story(self.stories[cluster], source, now)
+        if features is not None and self._worth_indexing(cluster, reason, features):
+            self._index_article(article_id, cluster, features.sketch)
+            self.signatures[article_id] = [cluster, features.sketch.encode()]
+        stamp = int(now)
+        self.seen[f"a:{article_id}"] = [cluster, reason, stamp]
+        for key in exact_keys:
+            if key not in self.seen:
+                self.seen[key] = [cluster, stamp]
+        return _decision(article_id, cluster, reason)
+
+    def story(self, cluster_id: str) -> dict:
+        """The story summary (Story record fields) of a live cluster."""
+        return dict(self.stories[cluster_id])
+
+    def rebuild(self) -> None:
+        """Re-derive the in-memory candidate index from the `signatures` mapping."""
+        self._sketches.clear()
+        self._index.clear()
+        self._indexed.clear()
+        for doc, (cluster, encoded) in list(self.signatures.items()):
+            self._index_article(doc, cluster, Sketch.decode(encoded))
+
+    def expire(self, now: float) -> int:
+        """Drop stories idle for longer than the window and everything that points at them."""
+        cutoff = now - self.config.window_days * DAY
+        dropped = [c for c, s in list(self.stories.items()) if _epoch(s["last_seen"]) < cutoff]
+        for cluster in dropped:
+            del self.stories[cluster]
+        stale_docs = [d for d, (cluster, _) in list(self.signatures.items()) if cluster not in self.stories]
+        for doc in stale_docs:
+            del self.signatures[doc]
+            self._unindex_article(doc)
+        stale_keys = [k for k, v in list(self.seen.items()) if v[-1] < cutoff or v[0] not in self.stories]
+        for key in stale_keys:
+            del self.seen[key]
+        return len(dropped) + len(stale_docs) + len(stale_keys)
+
+    # ---- exact and near matching ----------------------------------------------------------
+
+    def _exact_keys(self, article_id: str, canonical_url: str, title: str, folded: str) -> list[str]:
+        """Keys under which an exact copy would have been recorded: its URL id, its content hash."""
+        keys = []
+        if canonical_url:
+            by_url = url_id(canonical_url)
+            keys += [f"a:{by_url}", f"u:{by_url}"] if by_url != article_id else []
+        words = words_of(folded)
+        if words.count(" ") + 1 < self.config.min_shingles + self.config.shingle_words:
+            words = words_of(fold_text(title)) + " | " + words
+        if words.strip(" |"):
+            keys.append(f"h:{digest(words)}")
+        return keys
+
+    def _find(self, exact_keys: list[str], folded: str) -> tuple[str | None, str, _Features | None]:
+        for key in exact_keys:
+            hit = self.seen.get(key)
+            if hit is not None and hit[0] in self.stories:
+                return hit[0], "content" if key.startswith("h:") else "url", None
+        features = self._features(folded)
+        if features is None:
+            return None, "new", None
+        return self._near(features), "near", features
+
+    def _features(self, folded: str) -> _Features | None:
+        config = self.config
+        body = strip_dateline(folded)
+        hashes = shingle_hashes(words_of(body), config.shingle_words)
+        if hashes.size < config.min_shingles:
+            return None
+        full = np.unique(hashes)
+        sketch = Sketch(
+            shingles=full.size,
+            bottom=full[: config.sketch_size],
+            lead=hashes[: config.lead_shingles],
+            numbers=number_hashes(body, config.number_limit),
+        )
+        return _Features(sketch, full)
+
+    def _near(self, features: _Features) -> str | None:
+        """The cluster of the best-matching indexed article, if any matches."""
+        best, best_score = None, 0.0
+        for doc in self._candidates(features.sketch):
+            cluster, indexed = self._sketches[doc]
+            score = self._match(features, indexed)
+            if score > best_score:
+                best, best_score = cluster, score
+        return best
+
+    def _candidates(self, sketch: Sketch) -> list[str]:
+        keys = sketch.bottom.tolist() + sketch.lead[: self.config.lead_keys].tolist()
+        hits: Counter[str] = Counter()
+        for postings in map(self._index.get, keys):
+            if postings:
+                hits.update(postings)
+        return [doc for doc, _ in hits.most_common(self.config.candidates)]
+
+    def _match(self, new: _Features, indexed: Sketch) -> float:
+        """Similarity score if the two are the same story, else 0."""
+        config = self.config
+        overlap = compare(new.full, indexed)
+        new_is_shorter = new.sketch.shingles <= indexed.shingles
+        shorter, longer_numbers = (new.sketch, indexed.numbers) if new_is_shorter else (indexed, new.sketch.numbers)
+        if 1.0 - share_inside(shorter.numbers, longer_numbers) > config.number_mismatch:
+            return 0.0
+        if overlap.resemblance >= config.resemblance:
+            return 1.0 + overlap.resemblance
+        contained = overlap.new_inside if new_is_shorter else overlap.indexed_inside
+        if contained < config.containment:
+            return 0.0
+        lede = (
+            share_inside(new.sketch.lead, np.union1d(indexed.lead, indexed.bottom))
+            if new_is_shorter
+            else share_inside(indexed.lead, new.full)
+        )
+        return contained if lede >= config.lead_match else 0.0
+
+    # ---- derived index ---------------------------------------------------------------------
+
+    def _worth_indexing(self, cluster: str, reason: str, features: _Features) -> bool:
+        """Representatives always; members only while novel (a full text after its teaser, an update)."""
+        if reason == "new":
+            return True
+        if self._indexed[cluster] >= self.config.indexed_per_story:
+            return False
+        closest = max(
+            (compare(features.full, sketch).resemblance for c, sketch in self._sketches.values() if c == cluster),
+            default=0.0,
+        )
+        return closest < self.config.index_novel_below
+
+    def _index_article(self, doc: str, cluster: str, sketch: Sketch) -> None:
+        self._sketches[doc] = (cluster, sketch)
+        self._indexed[cluster] += 1
+        for key in self._index_keys(sketch):
+            postings = self._index.setdefault(key, [])
+            if len(postings) < self.config.posting_cap:
+                postings.append(doc)
+
+    def _unindex_article(self, doc: str) -> None:
+        cluster, sketch = self._sketches.pop(doc)
+        self._indexed[cluster] -= 1
+        if self._indexed[cluster] <= 0:
+            del self._indexed[cluster]
+        for key in self._index_keys(sketch):
+            postings = self._index.get(key, [])
+            if doc in postings:
+                postings.remove(doc)
+            if not postings:
+                self._index.pop(key, None)
+
+    def _index_keys(self, sketch: Sketch) -> list[int]:
+        return sketch.bottom[: self.config.index_keys].tolist() + sketch.lead[: self.config.lead_keys].tolist()
+
+    # ---- story summaries -------------------------------------------------------------------
+
+    def _new_story(
+        self, article_id: str, url: str, title: str, text: str, source: str, language: str, now: float
+    ) -> dict:
+        stamp = _iso(now)
+        return {
+            "cluster_id": article_id,
+            "article_id": article_id,
+            "title": title,
+            "url": url,
+            "source": source,
+            "language": language or detect_language(f"{title}\n{text}"),
+            "first_seen": stamp,
+            "last_seen": stamp,
+            "copies": 1,
+            "sources": [source] if source else [],
+            "source_count": 1 if source else 0,
+        }
+
+    def _grow_story(self, story: dict, source: str, now: float) -> dict:
+        story = dict(story, copies=story["copies"] + 1, last_seen=_iso(now))
+        if source and source not in story["sources"]:
+            story["source_count"] += 1
+            if len(story["sources"]) < self.config.sources_cap:
+                story["sources"] = story["sources"] + [source]
+        return story
+
+
+def _decision(article_id: str, cluster: str, reason: str) -> Decision:
+    duplicate = cluster != article_id
+    return Decision(cluster, cluster if duplicate else None, duplicate, reason)
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
