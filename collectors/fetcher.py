@@ -1,0 +1,272 @@
+"""Fetch feed bytes over HTTP(S) or file:// without trusting the other end.
+
+Feeds are third-party servers: they are slow, huge, compressed into bombs, redirect in
+circles or towards internal services, and rate-limit us. Every such case ends here as a
+`FeedFetchError` subclass whose message is one readable line, so the caller can log it,
+back off that one feed, and carry on with the others.
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import urllib.request
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import formatdate, parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from newsmon.settings import Settings
+
+MAX_TIMEOUT_SECONDS = 30.0
+ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+
+Resolver = Callable[[str], Awaitable[list[str]]]
+
+
+class FeedFetchError(Exception):
+    """A feed could not be fetched; ``str(exc)`` is the one-line reason."""
+
+    retry_after: float | None = None
+
+
+class FetchTimeout(FeedFetchError):
+    """No complete response within the per-request deadline."""
+
+
+class FetchConnectionError(FeedFetchError):
+    """DNS, TCP or TLS failure."""
+
+
+class FeedTooLarge(FeedFetchError):
+    """The (decompressed) body exceeds settings.max_feed_bytes."""
+
+
+class FeedEncodingError(FeedFetchError):
+    """Corrupt or unsupported Content-Encoding."""
+
+
+class TooManyRedirects(FeedFetchError):
+    """More redirects than settings.max_redirects."""
+
+
+class RedirectLoop(FeedFetchError):
+    """A redirect leads back to a URL already visited."""
+
+
+class BlockedRedirect(FeedFetchError):
+    """A public feed redirected to a private, loopback or link-local address, or off HTTP(S)."""
+
+
+class FeedFileError(FeedFetchError):
+    """A file:// feed could not be read."""
+
+
+class FeedHTTPError(FeedFetchError):
+    """The server answered 4xx/5xx (or another status that carries no feed)."""
+
+    def __init__(self, status: int, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(f"HTTP {status} {reason}".strip())
+        self.status = status
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    url: str  # the configured feed URL
+    final_url: str  # after redirects
+    status: int  # 200 or 304
+    body: bytes = b""
+    etag: str | None = None
+    last_modified: str | None = None
+    content_type: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+async def resolve_host(host: str) -> list[str]:
+    """Every address the system resolver gives for `host`."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def is_internal_address(address: str) -> bool:
+    """True for loopback, private, link-local, CGNAT, reserved and unspecified addresses."""
+    return not ipaddress.ip_address(address.split("%", 1)[0]).is_global
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds from now; accepts delta-seconds and HTTP-date forms."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+def conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
+class _BodyDecoder:
+    """Decodes Content-Encoding incrementally and refuses to produce more than `limit` bytes."""
+
+    def __init__(self, encoding: str | None, limit: int) -> None:
+        encoding = (encoding or "identity").strip().lower()
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            self._inflater = zlib.decompressobj(wbits=47)  # 47: gzip or zlib header, auto-detected
+        elif encoding == "identity":
+            self._inflater = None
+        else:
+            raise FeedEncodingError(f"unsupported Content-Encoding {encoding!r}")
+        self.limit = limit
+        self.size = 0
+
+    def decode(self, raw: bytes) -> bytes:
+        if self._inflater is None:
+            out = raw
+        else:
+            try:  # never inflate more than one byte past the limit: a bomb stops here
+                out = self._inflater.decompress(raw, self.limit - self.size + 1)
+            except zlib.error as exc:
+                raise FeedEncodingError(f"corrupt compressed body: {exc}") from None
+        self.size += len(out)
+        if self.size > self.limit:
+            raise FeedTooLarge(f"body exceeds {self.limit} bytes (after decompression)")
+        return out
+
+
+async def read_capped(chunks: AsyncIterator[bytes], encoding: str | None, limit: int) -> bytes:
+    decoder = _BodyDecoder(encoding, limit)
+    return b"".join([decoder.decode(raw) async for raw in chunks])
+
+
+def read_file(url: str, limit: int, last_modified: str | None) -> FetchResult:
+    """A file:// feed; its mtime plays the role of Last-Modified."""
+    path = Path(urllib.request.url2pathname(urlsplit(url).path))
+    try:
+        stamp = formatdate(path.stat().st_mtime, usegmt=True)
+        if last_modified == stamp:
+            return FetchResult(url, url, 304, last_modified=stamp)
+        with path.open("rb") as handle:
+            body = handle.read(limit + 1)
+    except OSError as exc:
+        raise FeedFileError(f"cannot read {path}: {exc.strerror}") from None
+    if len(body) > limit:
+        raise FeedTooLarge(f"file exceeds {limit} bytes")
+    return FetchResult(url, url, 200, body, last_modified=stamp)
+
+
+class Fetcher:
+    """One shared HTTP client; `fetch` is safe to call concurrently."""
+
+    def __init__(self, settings: Settings, *, resolver: Resolver = resolve_host) -> None:
+        self.timeout = min(settings.fetch_timeout_seconds, MAX_TIMEOUT_SECONDS)
+        self.max_bytes = settings.max_feed_bytes
+        self.max_redirects = settings.max_redirects
+        self.resolver = resolver
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(self.timeout),
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=max(1, settings.fetch_concurrency)),
+            headers={"User-Agent": settings.user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
+        )
+
+    async def __aenter__(self) -> "Fetcher":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.aclose()
+
+    async def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+        """Conditional GET of one feed within the deadline; raises FeedFetchError."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                if urlsplit(url).scheme == "file":
+                    return await asyncio.to_thread(read_file, url, self.max_bytes, last_modified)
+                return await self._fetch_http(url, conditional_headers(etag, last_modified))
+        except (TimeoutError, httpx.TimeoutException):
+            raise FetchTimeout(f"no complete response within {self.timeout:.0f}s") from None
+        except httpx.TransportError as exc:
+            raise FetchConnectionError(f"{type(exc).__name__}: {exc or 'connection failed'}") from None
+        except httpx.InvalidURL as exc:
+            raise FetchConnectionError(f"invalid URL: {exc}") from None
+
+    async def _fetch_http(self, url: str, headers: dict[str, str]) -> FetchResult:
+        internal_allowed = await self._is_internal(url)  # a feed configured on a private host may stay there
+        visited = {url}
+        current = url
+        for _ in range(self.max_redirects + 1):
+            request = self.client.build_request("GET", current, headers=headers)
+            response = await self.client.send(request, stream=True)
+            try:
+                if response.status_code not in REDIRECT_STATUSES or "location" not in response.headers:
+                    return await self._result(url, response)
+                target = str(response.url.join(response.headers["location"]))
+            finally:
+                await response.aclose()
+            await self._check_redirect(target, visited, internal_allowed)
+            visited.add(target)
+            current = target
+        raise TooManyRedirects(f"more than {self.max_redirects} redirects")
+
+    async def _check_redirect(self, target: str, visited: set[str], internal_allowed: bool) -> None:
+        if target in visited:
+            raise RedirectLoop(f"redirect loop back to {target}")
+        if urlsplit(target).scheme not in ("http", "https"):
+            raise BlockedRedirect(f"redirect to non-HTTP URL {target} refused")
+        if not internal_allowed and await self._is_internal(target):
+            raise BlockedRedirect(f"redirect from a public host to internal address {target} refused")
+
+    async def _is_internal(self, url: str) -> bool:
+        host = urlsplit(url).hostname or ""
+        try:
+            return is_internal_address(host)
+        except ValueError:
+            pass  # a name, not an address literal
+        try:
+            addresses = await self.resolver(host)
+        except OSError:
+            return False  # unresolvable: the request itself will fail with a clear DNS error
+        return any(is_internal_address(address) for address in addresses)
+
+    async def _result(self, url: str, response: httpx.Response) -> FetchResult:
+        status = response.status_code
+        if status == 304:
+            return FetchResult(url, str(response.url), 304, etag=response.headers.get("etag"),
+                               last_modified=response.headers.get("last-modified"))
+        if status >= 300 or status < 200:
+            raise FeedHTTPError(status, response.reason_phrase, parse_retry_after(response.headers.get("retry-after")))
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise FeedTooLarge(f"Content-Length {declared} exceeds {self.max_bytes} bytes")
+        body = await read_capped(response.aiter_raw(), response.headers.get("content-encoding"), self.max_bytes)
+        return FetchResult(
+            url,
+            str(response.url),
+            status,
+            body,
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+            content_type=response.headers.get("content-type"),
+        )

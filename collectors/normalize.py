@@ -1,0 +1,179 @@
+"""Map feedparser entries onto `schemas.article.Article`, the one shape the pipeline carries.
+
+Feeds disagree on everything: where the body lives, whether a link exists, what a date
+means. This module settles each field once, counts every entry it had to repair or skip
+(by reason), and gives live collection and archive replay the same entry point,
+`articles_from_bytes`, so both produce identical records from identical bytes.
+"""
+from __future__ import annotations
+
+import calendar
+import time
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from collectors.parser import parse_feed
+from newsmon.core.text import detect_language, html_to_text
+from newsmon.core.urls import article_id, canonicalize_url
+from schemas.article import Article
+
+EARLIEST_PUBLISHED = datetime(1990, 1, 1, tzinfo=timezone.utc)
+FUTURE_TOLERANCE = timedelta(days=1)
+TITLE_WORDS = 12
+MAX_TITLE_CHARS = 500
+MAX_CONTENT_CHARS = 200_000  # keeps one record well under Kafka's 1 MB message limit
+
+# Reasons counted per feed (Counter keys); "skip-*" entries are dropped, the rest repaired.
+SKIP_NO_LINK = "skip-no-link"
+SKIP_EMPTY = "skip-empty"
+FIX_ABSURD_DATE = "fixed-absurd-date"
+FIX_MISSING_DATE = "fixed-missing-date"
+FIX_MISSING_TITLE = "fixed-missing-title"
+FIX_TRUNCATED = "fixed-truncated-content"
+
+
+def iso_utc(moment: datetime) -> str:
+    """'YYYY-MM-DDTHH:MM:SSZ', the wire format of every timestamp."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def articles_from_bytes(
+    data: bytes,
+    feed_url: str,
+    fetched: datetime,
+    *,
+    content_type: str | None = None,
+    counts: Counter[str] | None = None,
+) -> list[Article]:
+    """Parse raw feed bytes and normalise every usable entry; raises FeedParseError."""
+    parsed = parse_feed(data, feed_url, content_type)
+    counts = Counter() if counts is None else counts
+    feed = parsed.feed
+    defaults = {
+        "feed": feed_url,
+        "fetched": fetched,
+        "source": html_to_text(feed.get("title", "")),
+        "language": language_tag(feed.get("language", "")),
+    }
+    articles = (normalize_entry(entry, defaults, counts) for entry in parsed.entries)
+    return [article for article in articles if article is not None]
+
+
+def normalize_entry(entry: Any, defaults: dict[str, Any], counts: Counter[str]) -> Article | None:
+    """One feedparser entry -> Article, or None (counted) when it has no usable link or text."""
+    url = entry_url(entry)
+    if not url:
+        counts[SKIP_NO_LINK] += 1
+        return None
+    content, summary = entry_body(entry)
+    if len(content) > MAX_CONTENT_CHARS:
+        content = content[:MAX_CONTENT_CHARS]
+        counts[FIX_TRUNCATED] += 1
+    text = html_to_text(content)
+    title = html_to_text(entry.get("title", ""))[:MAX_TITLE_CHARS]
+    if not title and not text:
+        counts[SKIP_EMPTY] += 1
+        return None
+    if not title:
+        title = first_words(text)
+        counts[FIX_MISSING_TITLE] += 1
+    fetched: datetime = defaults["fetched"]
+    canonical_link = entry_canonical_link(entry)
+    return Article(
+        id=article_id(canonicalize_url(url, canonical_link)),
+        url=url,
+        title=title,
+        content=content,
+        summary=summary,
+        published=iso_utc(entry_published(entry, fetched, counts)),
+        source=entry_source(entry) or defaults["source"] or host_of(url),
+        feed=defaults["feed"],
+        fetched=iso_utc(fetched),
+        authors=entry_authors(entry),
+        language=entry_language(entry) or defaults["language"] or detect_language(f"{title}\n{text}"),
+        guid=entry.get("id", ""),
+        canonical_link=canonical_link,
+    )
+
+
+def is_web_url(value: str) -> bool:
+    parts = urlsplit(value.strip())
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def entry_url(entry: Any) -> str:
+    """The entry link, else its guid when that is a URL, else ''."""
+    for candidate in (entry.get("link", ""), entry.get("id", "")):
+        if candidate and is_web_url(candidate):
+            return candidate.strip()
+    return ""
+
+
+def entry_body(entry: Any) -> tuple[str, str]:
+    """(content, summary): the fullest body (content:encoded / atom content), else the summary."""
+    summary = entry.get("summary", "") or ""
+    bodies = [part.get("value", "") for part in entry.get("content", []) if part.get("value")]
+    if not bodies:
+        return summary, ""
+    content = max(bodies, key=len)
+    return content, summary if summary != content else ""
+
+
+def entry_published(entry: Any, fetched: datetime, counts: Counter[str]) -> datetime:
+    """Publication time; missing or absurd (pre-1990, >1 day ahead) dates become `fetched`."""
+    stamp: time.struct_time | None = entry.get("published_parsed") or entry.get("updated_parsed")
+    if stamp is None:
+        counts[FIX_MISSING_DATE] += 1
+        return fetched
+    try:
+        published = datetime.fromtimestamp(calendar.timegm(stamp), timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        published = None
+    if published is None or not EARLIEST_PUBLISHED <= published <= fetched + FUTURE_TOLERANCE:
+        counts[FIX_ABSURD_DATE] += 1
+        return fetched
+    return published
+
+
+def entry_source(entry: Any) -> str:
+    """The outlet named by an aggregator's <source> element, if any."""
+    source = entry.get("source") or {}
+    return html_to_text(source.get("title", "")) if hasattr(source, "get") else ""
+
+
+def entry_language(entry: Any) -> str:
+    for detail in [*entry.get("content", []), entry.get("title_detail") or {}]:
+        tag = language_tag(detail.get("language") or "")
+        if tag:
+            return tag
+    return ""
+
+
+def language_tag(value: str) -> str:
+    """'ru-RU' -> 'ru': the primary subtag, lower case."""
+    return value.strip().replace("_", "-").split("-", 1)[0].lower()
+
+
+def entry_authors(entry: Any) -> list[str]:
+    names = [author.get("name", "").strip() for author in entry.get("authors", []) if hasattr(author, "get")]
+    names = [name for name in names if name]
+    return names or ([entry["author"].strip()] if entry.get("author", "").strip() else [])
+
+
+def entry_canonical_link(entry: Any) -> str:
+    for link in entry.get("links", []):
+        if link.get("rel") == "canonical" and is_web_url(link.get("href", "")):
+            return link["href"].strip()
+    return ""
+
+
+def first_words(text: str, count: int = TITLE_WORDS) -> str:
+    words = text.split()
+    return " ".join(words[:count]) + (" …" if len(words) > count else "")
+
+
+def host_of(url: str) -> str:
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.")

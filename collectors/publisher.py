@@ -1,0 +1,134 @@
+"""Hand articles to Kafka (topic settings.raw_topic) and return only once the broker acknowledged them.
+
+The collector must not lose articles when the broker is down at start or goes away:
+`Publisher.publish` keeps the caller's articles (the caller holds at most
+`fetch_concurrency` feeds' worth, so the buffer is bounded), reconnects with exponential
+backoff (one log line per retry), and returns only after acks=all. Only then does the
+collector mark those items seen. Re-sends after a failure may duplicate a record; the key
+is the article id, so the pipeline's exact dedupe drops the copy (at-least-once delivery).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError, KafkaTimeoutError
+
+from newsmon.kafka import kafka_client_kwargs
+from newsmon.log import kv
+from newsmon.settings import Settings
+from schemas.article import Article, encode
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY_SECONDS = 1.0
+MAX_RETRY_SECONDS = 30.0
+PRODUCER_OPTIONS = {
+    "acks": "all",
+    "linger_ms": 20,  # batch the burst of one feed's articles into few requests
+    "max_batch_size": 256 * 1024,
+    "request_timeout_ms": 15_000,
+    "retry_backoff_ms": 250,
+    # Idempotence needs InitProducerId, which Tansu does not implement; the id key makes
+    # our own re-sends harmless instead.
+    "enable_idempotence": False,
+}
+
+
+class PublishError(Exception):
+    """Articles were not acknowledged: a non-retriable broker error, or the collector is stopping."""
+
+
+def is_retriable(exc: KafkaError) -> bool:
+    return exc.retriable or isinstance(exc, KafkaTimeoutError)
+
+
+class Publisher:
+    """One shared producer; `publish` is safe to call from many feed tasks at once."""
+
+    def __init__(self, settings: Settings, stop_event: asyncio.Event | None = None) -> None:
+        self.topic = settings.raw_topic
+        self._client_kwargs = kafka_client_kwargs(settings)  # raises KafkaSettingsError before any I/O
+        self._stop = stop_event or asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+        self._delay = FIRST_RETRY_SECONDS
+        self.acknowledged = 0
+
+    async def __aenter__(self) -> "Publisher":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._producer is not None:
+                await self._producer.stop()
+                self._producer = None
+
+    async def publish(self, articles: Sequence[Article]) -> None:
+        """Return once every article is acknowledged; retry through broker outages."""
+        pending = list(articles)
+        while pending:
+            producer = await self._started()
+            try:
+                pending = await self._send(producer, pending)
+            except KafkaError as exc:
+                if not is_retriable(exc):
+                    raise PublishError(f"broker refused {len(pending)} articles: {exc}") from None
+            if pending:
+                await self._discard(producer, f"{len(pending)} articles not acknowledged")
+
+    async def _send(self, producer: AIOKafkaProducer, articles: list[Article]) -> list[Article]:
+        """Send all articles; return the ones whose delivery failed with a retriable error."""
+        deliveries = [
+            await producer.send(self.topic, value=encode(article), key=article.id.encode())
+            for article in articles
+        ]
+        results = await asyncio.gather(*deliveries, return_exceptions=True)
+        failed = []
+        for article, result in zip(articles, results):
+            if isinstance(result, KafkaError) and not is_retriable(result):
+                raise result
+            if isinstance(result, BaseException):
+                failed.append(article)
+        self.acknowledged += len(articles) - len(failed)
+        return failed
+
+    async def _started(self) -> AIOKafkaProducer:
+        """The running producer, connecting first (with backoff) if there is none."""
+        async with self._lock:
+            while self._producer is None:
+                producer = AIOKafkaProducer(**self._client_kwargs, **PRODUCER_OPTIONS)
+                try:
+                    await producer.start()
+                except KafkaError as exc:
+                    await producer.stop()
+                    await self._wait_before_retry(exc)
+                    continue
+                self._producer = producer
+                self._delay = FIRST_RETRY_SECONDS
+            return self._producer
+
+    async def _discard(self, producer: AIOKafkaProducer, reason: str) -> None:
+        """Drop a producer that failed to deliver, so the next attempt reconnects (once for all callers)."""
+        async with self._lock:
+            if self._producer is not producer:
+                return  # another feed task already replaced it
+            self._producer = None
+            await self._wait_before_retry(reason)
+        await producer.stop()
+
+    async def _wait_before_retry(self, reason: object) -> None:
+        delay = self._delay
+        log.warning(f"broker unreachable, retrying in {delay:.0f}s " + kv(
+            bootstrap=self._client_kwargs["bootstrap_servers"], reason=reason))
+        try:
+            await asyncio.wait_for(self._stop.wait(), delay)
+        except TimeoutError:
+            self._delay = min(delay * 2, MAX_RETRY_SECONDS)
+            return
+        raise PublishError("collector stopping before the broker acknowledged; items stay unseen and are re-fetched")

@@ -1,0 +1,115 @@
+"""Per-feed fetch state that survives collector restarts.
+
+What must survive: the validators for conditional GET (ETag, Last-Modified), the ids
+already published (so a restart does not re-publish the whole feed), and the backoff
+of failing feeds. The validators and seen ids are advanced only after the broker has
+acknowledged a fetch's articles, so a crash in between re-sends rather than loses items.
+The file is rewritten atomically (temp file + fsync + rename): a crash never leaves half a file.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from newsmon.log import kv
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "collector-state.json"
+MAX_SEEN_PER_FEED = 5000
+BACKOFF_BASE_SECONDS = 60.0
+BACKOFF_MAX_SECONDS = 6 * 3600.0
+RETRY_AFTER_MAX_SECONDS = 24 * 3600.0
+
+
+@dataclass
+class FeedState:
+    etag: str | None = None
+    last_modified: str | None = None
+    seen: list[str] = field(default_factory=list)  # article ids, oldest first
+    errors: int = 0  # consecutive failures
+    next_fetch: float = 0.0  # epoch seconds; the feed is skipped before this
+    last_error: str = ""
+    last_success: float = 0.0
+
+    def due(self, now: float) -> bool:
+        return now >= self.next_fetch
+
+    def unseen(self, ids: list[str]) -> set[str]:
+        known = set(self.seen)
+        return {item for item in ids if item not in known}
+
+    def record_success(self, now: float, etag: str | None, last_modified: str | None, ids: list[str]) -> None:
+        """Commit a fetch whose articles are all acknowledged; ids still in the feed stay remembered."""
+        self.etag = etag or self.etag
+        self.last_modified = last_modified or self.last_modified
+        current = list(dict.fromkeys(ids))
+        keep = set(current)
+        self.seen = ([item for item in self.seen if item not in keep] + current)[-MAX_SEEN_PER_FEED:]
+        self.errors = 0
+        self.next_fetch = 0.0
+        self.last_error = ""
+        self.last_success = now
+
+    def record_not_modified(self, now: float) -> None:
+        self.errors = 0
+        self.next_fetch = 0.0
+        self.last_error = ""
+        self.last_success = now
+
+    def record_failure(self, now: float, reason: str, retry_after: float | None = None) -> float:
+        """Count a failure and schedule the next attempt; returns the delay in seconds."""
+        self.errors += 1
+        self.last_error = reason
+        if retry_after is not None:
+            delay = min(retry_after, RETRY_AFTER_MAX_SECONDS)
+        else:
+            delay = min(BACKOFF_BASE_SECONDS * 2 ** (self.errors - 1), BACKOFF_MAX_SECONDS)
+        self.next_fetch = now + delay
+        return delay
+
+
+class StateStore:
+    """All feeds' states in one JSON file; `path=None` keeps them in memory only."""
+
+    def __init__(self, path: Path | None, feeds: dict[str, FeedState] | None = None) -> None:
+        self.path = path
+        self.feeds = feeds or {}
+
+    @classmethod
+    def load(cls, data_dir: Path) -> "StateStore":
+        path = Path(data_dir) / STATE_FILE
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls(path)
+        except (OSError, ValueError) as exc:
+            # A damaged state file costs re-publishing (deduped downstream), never a crash loop.
+            log.warning(kv(event="state-unreadable", path=path, reason=exc))
+            return cls(path)
+        names = {f.name for f in fields(FeedState)}
+        feeds = {url: FeedState(**{k: v for k, v in entry.items() if k in names}) for url, entry in raw.items()}
+        return cls(path, feeds)
+
+    def feed(self, url: str) -> FeedState:
+        return self.feeds.setdefault(url, FeedState())
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        payload = json.dumps({url: asdict(state) for url, state in self.feeds.items()}, ensure_ascii=False)
+        handle, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".state-", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(payload)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

@@ -1,0 +1,87 @@
+"""`newsmon collect`: poll feeds and publish their new articles to Kafka, or print them.
+
+`--stdout` turns the collectors into a plain command-line tool (JSON lines on stdout,
+one line per failed feed on stderr) that needs no broker and keeps no fetch state, so
+the same invocation always prints what the feeds currently hold.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from collectors.run import Sink, collect_once, poll
+from collectors.publisher import Publisher
+from collectors.state import StateStore
+from newsmon.kafka import KafkaSettingsError, kafka_client_kwargs
+from newsmon.settings import Settings
+from schemas.article import Article, encode
+
+
+def positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return seconds
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "collect",
+        help="poll RSS/Atom feeds, publish new articles to Kafka (or print them)",
+        description="Poll RSS/Atom feeds and publish new articles to the raw topic. "
+        "Feed failures are reported one line per feed on stderr; the exit code is 0 once the run completed.",
+    )
+    parser.add_argument("--once", action="store_true", help="one pass over the feeds, then exit")
+    parser.add_argument("--feed", action="append", metavar="URL",
+                        help="feed URL (http, https or file://); repeatable; replaces the configured feeds")
+    parser.add_argument("--stdout", action="store_true",
+                        help="print one JSON object per article instead of publishing (no broker, no fetch state)")
+    parser.add_argument("--interval", type=positive_seconds, metavar="S",
+                        help="seconds between polls (default: poll_interval_seconds setting)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    feeds = args.feed or settings.feeds
+    if args.interval:
+        settings = settings.model_copy(update={"poll_interval_seconds": args.interval})
+    if not args.stdout:
+        try:
+            kafka_client_kwargs(settings)
+        except KafkaSettingsError as exc:
+            print(f"newsmon collect: {exc}", file=sys.stderr)
+            return 1
+    asyncio.run(collect(settings, feeds, once=args.once, to_stdout=args.stdout))
+    return 0
+
+
+async def print_articles(articles: list[Article]) -> None:
+    out = sys.stdout.buffer
+    out.write(b"".join(encode(article) + b"\n" for article in articles))
+    out.flush()
+
+
+async def collect(settings: Settings, feeds: list[str], *, once: bool, to_stdout: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    store = StateStore(None) if to_stdout else StateStore.load(settings.data_dir)
+    if to_stdout:
+        await cycle_or_poll(settings, feeds, print_articles, stop, store, once)
+        return
+    async with Publisher(settings, stop) as publisher:
+        await cycle_or_poll(settings, feeds, publisher.publish, stop, store, once)
+
+
+async def cycle_or_poll(settings: Settings, feeds: list[str], sink: Sink, stop: asyncio.Event,
+                        store: StateStore, once: bool) -> None:
+    if once:
+        await collect_once(settings, feeds, sink, store=store)
+    else:
+        await poll(settings, feeds, sink, stop, store)
