@@ -1,0 +1,105 @@
+"""Index routing, retention arithmetic and the template JSON, without a server."""
+from __future__ import annotations
+
+from datetime import date
+
+import msgspec
+import pytest
+
+from newsmon.es import RoutingError
+from newsmon.es.templates import (
+    TemplateNames,
+    articles_template,
+    expired_indices,
+    index_for,
+    load_template,
+    month_of,
+    priority,
+    stories_template,
+)
+from schemas.article import Article, Story
+
+ARTICLE_PROPERTIES = load_template("news-articles-mappings.component.json")["template"]["mappings"]["properties"]
+STORY_PROPERTIES = load_template("news-stories-mappings.component.json")["template"]["mappings"]["properties"]
+
+
+@pytest.mark.parametrize(
+    ("published", "index"),
+    [
+        ("2025-11-08T10:00:00Z", "news-articles-2025.11"),
+        ("2025-10-31T23:30:00-02:00", "news-articles-2025.11"),  # UTC decides the month
+        ("2025-11-01T02:00:00+03:30", "news-articles-2025.10"),  # Tehran time, still October in UTC
+        ("2025-11-08", "news-articles-2025.11"),
+        ("2025-11-08T10:00:00", "news-articles-2025.11"),  # naive: taken as UTC
+    ],
+)
+def test_index_for_uses_the_utc_month_of_publication(published: str, index: str) -> None:
+    assert index_for(published) == index
+
+
+@pytest.mark.parametrize("bad", ["", "yesterday", "Sat, 08 Nov 2025 10:00:00 GMT", "0001-01-01T00:00:00Z"])
+def test_index_for_rejects_unusable_times(bad: str) -> None:
+    with pytest.raises(RoutingError):
+        index_for(bad)
+
+
+def test_month_of_is_stable_for_redelivery() -> None:
+    assert month_of("2025-11-08T10:00:00Z") == month_of("2025-11-08T10:00:00Z") == "2025.11"
+
+
+def test_expired_indices_keeps_the_newest_months_including_the_current_one() -> None:
+    names = ["a-2025.08", "a-2025.09", "a-2025.10", "a-2025.11", "a-staging-2025.01", "other-2020.01", "a-2025.9"]
+    assert expired_indices(names, "a", keep_months=2, today=date(2025, 11, 20)) == ["a-2025.08", "a-2025.09"]
+    assert expired_indices(names, "a", keep_months=12, today=date(2025, 11, 20)) == []
+    assert expired_indices(["a-2024.12", "a-2025.01"], "a", keep_months=1, today=date(2025, 1, 3)) == ["a-2024.12"]
+    with pytest.raises(ValueError):
+        expired_indices(names, "a", keep_months=0, today=date(2025, 11, 20))
+
+
+def test_more_specific_patterns_get_higher_priority() -> None:
+    assert priority("news-articles-staging-*") > priority("news-articles-*")
+
+
+def test_templates_take_their_names_from_settings() -> None:
+    names = TemplateNames("t1-articles", "t1-stories")
+    articles = articles_template(names, ilm=False)
+    assert articles["index_patterns"] == ["t1-articles-*"]
+    assert articles["composed_of"] == ["t1-articles-analysis", "t1-articles-mappings"]
+    assert articles["template"] == {"aliases": {"t1-articles": {}}}
+    assert articles_template(names, ilm=True)["template"]["settings"] == {"index.lifecycle.name": "t1-articles-retention"}
+    stories = stories_template(names)
+    assert stories["index_patterns"] == ["t1-stories"]
+    assert stories["composed_of"] == ["t1-articles-analysis", "t1-stories-mappings"]
+
+
+def test_every_article_field_is_mapped_and_indexed_is_added() -> None:
+    assert set(ARTICLE_PROPERTIES) == set(Article.__struct_fields__) | {"indexed"}
+
+
+def test_every_story_field_is_mapped() -> None:
+    assert set(STORY_PROPERTIES) == set(Story.__struct_fields__) | {"indexed"}
+
+
+def test_mapping_types_follow_the_issue() -> None:
+    types = {name: spec["type"] for name, spec in ARTICLE_PROPERTIES.items()}
+    for name in ("id", "url", "source", "feed", "topics", "cluster_id", "duplicate_of", "matched_rules", "language"):
+        assert types[name] == "keyword", name
+    for name in ("published", "fetched", "processed", "indexed"):
+        assert types[name] == "date", name
+    assert types["is_duplicate"] == types["replay"] == "boolean"
+    for name in ("title", "summary", "text"):
+        spec = ARTICLE_PROPERTIES[name]
+        assert spec["analyzer"] == "news_english"
+        assert {sub: f["analyzer"] for sub, f in spec["fields"].items()} == {"ru": "news_russian", "fa": "news_persian"}
+    assert STORY_PROPERTIES["copies"]["type"] == STORY_PROPERTIES["source_count"]["type"] == "integer"
+
+
+def test_mappings_are_strict() -> None:
+    for file in ("news-articles-mappings.component.json", "news-stories-mappings.component.json"):
+        assert load_template(file)["template"]["mappings"]["dynamic"] == "strict"
+
+
+def test_a_fully_filled_article_encodes_to_mapped_fields_only() -> None:
+    article = Article(id="x", url="https://e/1", title="t", published="2025-11-08T10:00:00Z", topics=["bushehr"],
+                      duplicate_of="y", is_duplicate=True, authors=["A"], matched_rules=["bushehr:name"])
+    assert set(msgspec.to_builtins(article)) <= set(ARTICLE_PROPERTIES)
