@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from newsmon.core.fingerprint import digest, words_of
-from newsmon.core.minhash import Sketch, compare, number_hashes, share_inside, shingle_hashes
+from newsmon.core.minhash import Sketch, compare, lede, number_hashes, share_inside, shingle_hashes
 from newsmon.core.text import detect_language, fold_text, strip_dateline
 from newsmon.core.urls import article_id as url_id
 
@@ -37,16 +37,17 @@ class DedupeConfig:
     window_days: float = 30.0  # state older than this (by last activity) is expired
     shingle_words: int = 4  # words per shingle
     sketch_size: int = 64  # bottom-k sample kept per indexed article
-    lead_shingles: int = 8  # first shingles kept to recognise a teaser's or update's lede
+    head_shingles: int = 64  # first shingles kept: where a teaser's or an update's lede sits
+    lede_skip: int = 4  # the lede starts after these (a dateline that was not stripped)
+    lede_shingles: int = 16  # shingles that make up the lede
     number_limit: int = 32  # distinct numbers kept per indexed article
     index_keys: int = 16  # smallest sampled hashes put in the candidate index
-    lead_keys: int = 4  # lede hashes put in the candidate index
+    lede_keys: int = 4  # lede hashes put in the candidate index
     posting_cap: int = 64  # a hash shared by more articles is boilerplate: stop indexing it
     candidates: int = 8  # best-hit candidates verified per article
     min_shingles: int = 8  # shorter texts are matched exactly only
-    resemblance: float = 0.5  # Jaccard at or above: same story
-    containment: float = 0.8  # shorter text's share inside the longer, with its lede: same story
-    lead_match: float = 0.5  # share of the shorter text's lede that must be found in the other
+    containment: float = 0.8  # shorter text's share inside the longer ...
+    lede_match: float = 0.5  # ... and share of its lede found in the longer: same story
     number_mismatch: float = 0.2  # max share of the shorter text's numbers missing from the other
     index_novel_below: float = 0.7  # a member this unlike its match is indexed too ...
     indexed_per_story: int = 3  # ... up to this many indexed articles per story
@@ -67,6 +68,7 @@ class _Features:
 
     sketch: Sketch
     full: np.ndarray  # sorted unique shingle hashes
+    lede: np.ndarray
 
 
 class Deduper:
@@ -184,10 +186,13 @@ class Deduper:
         sketch = Sketch(
             shingles=full.size,
             bottom=full[: config.sketch_size],
-            lead=hashes[: config.lead_shingles],
+            head=hashes[: config.head_shingles],
             numbers=number_hashes(body, config.number_limit),
         )
-        return _Features(sketch, full)
+        return _Features(sketch, full, self._lede(hashes))
+
+    def _lede(self, ordered: np.ndarray) -> np.ndarray:
+        return lede(ordered, self.config.lede_skip, self.config.lede_shingles)
 
     def _near(self, features: _Features) -> str | None:
         """The cluster of the best-matching indexed article, if any matches."""
@@ -200,7 +205,7 @@ class Deduper:
         return best
 
     def _candidates(self, sketch: Sketch) -> list[str]:
-        keys = sketch.bottom.tolist() + sketch.lead[: self.config.lead_keys].tolist()
+        keys = sketch.bottom.tolist() + self._lede(sketch.head)[: self.config.lede_keys].tolist()
         hits: Counter[str] = Counter()
         for postings in map(self._index.get, keys):
             if postings:
@@ -208,24 +213,24 @@ class Deduper:
         return [doc for doc, _ in hits.most_common(self.config.candidates)]
 
     def _match(self, new: _Features, indexed: Sketch) -> float:
-        """Similarity score if the two are the same story, else 0."""
+        """Similarity score (> 0) if the two are one story: the shorter text, its lede included,
+        lies inside the longer one, and the facts (numbers) of the shorter are all there."""
         config = self.config
         overlap = compare(new.full, indexed)
         new_is_shorter = new.sketch.shingles <= indexed.shingles
-        shorter, longer_numbers = (new.sketch, indexed.numbers) if new_is_shorter else (indexed, new.sketch.numbers)
-        if 1.0 - share_inside(shorter.numbers, longer_numbers) > config.number_mismatch:
-            return 0.0
-        if overlap.resemblance >= config.resemblance:
-            return 1.0 + overlap.resemblance
         contained = overlap.new_inside if new_is_shorter else overlap.indexed_inside
         if contained < config.containment:
             return 0.0
-        lede = (
-            share_inside(new.sketch.lead, np.union1d(indexed.lead, indexed.bottom))
+        shorter, longer_numbers = (new.sketch, indexed.numbers) if new_is_shorter else (indexed, new.sketch.numbers)
+        missing = 1.0 - share_inside(shorter.numbers, longer_numbers)
+        lede_found = (
+            share_inside(new.lede, np.union1d(indexed.head, indexed.bottom))
             if new_is_shorter
-            else share_inside(indexed.lead, new.full)
+            else share_inside(self._lede(indexed.head), new.full)
         )
-        return contained if lede >= config.lead_match else 0.0
+        if missing > config.number_mismatch or lede_found < config.lede_match:
+            return 0.0
+        return contained + overlap.resemblance
 
     # ---- derived index ---------------------------------------------------------------------
 
@@ -262,7 +267,7 @@ class Deduper:
                 self._index.pop(key, None)
 
     def _index_keys(self, sketch: Sketch) -> list[int]:
-        return sketch.bottom[: self.config.index_keys].tolist() + sketch.lead[: self.config.lead_keys].tolist()
+        return sketch.bottom[: self.config.index_keys].tolist() + self._lede(sketch.head)[: self.config.lede_keys].tolist()
 
     # ---- story summaries -------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ import numpy as np
 
 _Q = 0x9E3779B97F4A7C15  # odd, so invertible mod 2**64
 _Q_INV = pow(_Q, -1, 1 << 64)
-_HEADER = struct.Struct("<IHBB")  # shingles, bottom, lead, numbers
+_HEADER = struct.Struct("<IHBB")  # shingles, bottom, head, numbers
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _EMPTY = np.empty(0, dtype=np.uint32)
 
@@ -92,12 +92,12 @@ class Sketch:
 
     shingles: int  # distinct shingles of the whole text
     bottom: np.ndarray  # uint32, sorted: the smallest distinct shingle hashes
-    lead: np.ndarray  # uint32, text order: the first shingles (the news "lede")
+    head: np.ndarray  # uint32, text order: the first shingles, where the news (the lede) is
     numbers: np.ndarray  # uint32, sorted: hashes of the distinct numbers
 
     def encode(self) -> str:
-        header = _HEADER.pack(self.shingles, self.bottom.size, self.lead.size, self.numbers.size)
-        body = self.bottom.tobytes() + self.lead.tobytes() + self.numbers.tobytes()
+        header = _HEADER.pack(self.shingles, self.bottom.size, self.head.size, self.numbers.size)
+        body = self.bottom.tobytes() + self.head.tobytes() + self.numbers.tobytes()
         return base64.b64encode(header + body).decode("ascii")
 
     @classmethod
@@ -105,13 +105,20 @@ class Sketch:
         raw = base64.b64decode(encoded)
         shingles, *sizes = _HEADER.unpack_from(raw)
         values = np.frombuffer(raw, dtype=np.uint32, offset=_HEADER.size)
-        bottom, lead, numbers = np.split(values, np.cumsum(sizes)[:2])
-        return cls(shingles, bottom, lead, numbers)
+        bottom, head, numbers = np.split(values, np.cumsum(sizes)[:2])
+        return cls(shingles, bottom, head, numbers)
 
     @property
     def threshold(self) -> int:
         """Largest hash the bottom sample is complete up to (all of them if it holds every shingle)."""
         return 0xFFFFFFFF if self.bottom.size >= self.shingles else int(self.bottom[-1])
+
+
+def lede(ordered: np.ndarray, skip: int, size: int) -> np.ndarray:
+    """The lede's shingles: `size` of them after the first `skip` (a dateline left in place
+    touches only those), moved forward when the text is too short."""
+    start = min(skip, max(ordered.size - size, 0))
+    return ordered[start : start + size]
 
 
 @dataclass(frozen=True, eq=False)

@@ -42,6 +42,7 @@ _FOLD = str.maketrans(
         "\u066b": ".",  # Arabic decimal separator
         "\u066c": ",",  # Arabic thousands separator
         "\u0451": "\u0435",  # ё -> е (Russian texts use both)
+        "\u0401": "\u0415",  # Ё -> Е
         "\u200c": " ",  # ZWNJ: Persian half-space, written as space or nothing interchangeably
         **{chr(0x06F0 + d): str(d) for d in range(10)},  # Persian digits
         **{chr(0x0660 + d): str(d) for d in range(10)},  # Arabic-Indic digits

@@ -1,0 +1,53 @@
+import numpy as np
+
+from newsmon.core.fingerprint import content_hash
+from newsmon.core.minhash import Sketch, compare, shingle_hashes
+from newsmon.core.text import html_to_text
+
+TEXT = "Iran and Russia signed the “strategic” treaty in Moscow on Friday, officials said."
+
+
+def test_content_hash_ignores_formatting():
+    markup = "<p>Iran and Russia signed the \"strategic\" treaty</p><p>in MOSCOW on Friday,   officials said.</p>"
+    assert content_hash(TEXT) == content_hash(html_to_text(markup))
+    assert len(content_hash(TEXT)) == 32
+
+
+def test_content_hash_changes_with_content():
+    assert content_hash(TEXT) != content_hash(TEXT.replace("Friday", "Monday"))
+
+
+def test_shingle_hashes_do_not_depend_on_position():
+    hashes = shingle_hashes("a b c d e", 2)
+    assert hashes.dtype == np.uint32 and hashes.size == 4
+    assert shingle_hashes("x a b", 2)[1] == hashes[0]
+    assert shingle_hashes("a b", 4).size == 1 and shingle_hashes("", 4).size == 0
+
+
+def _full(words: str) -> np.ndarray:
+    return np.unique(shingle_hashes(words, 3))
+
+
+def _sketch(words: str, size: int) -> Sketch:
+    full = _full(words)
+    return Sketch(full.size, full[:size], shingle_hashes(words, 3)[:8], np.array([7, 9], dtype=np.uint32))
+
+
+def test_sketch_roundtrip_is_compact():
+    sketch = _sketch(" ".join(f"w{i}" for i in range(300)), 64)
+    encoded = sketch.encode()
+    assert isinstance(encoded, str) and len(encoded) < 500
+    back = Sketch.decode(encoded)
+    assert back.shingles == sketch.shingles
+    for name in ("bottom", "head", "numbers"):
+        assert np.array_equal(getattr(back, name), getattr(sketch, name))
+
+
+def test_compare_estimates_containment_of_a_prefix():
+    words = [f"w{i}" for i in range(2000)]
+    teaser, article = " ".join(words[:400]), " ".join(words)
+    overlap = compare(_full(teaser), _sketch(article, 64))
+    assert overlap.new_inside > 0.9  # the teaser lies inside the article
+    assert 0.1 < overlap.resemblance < 0.35  # while Jaccard alone would call them different
+    reverse = compare(_full(article), _sketch(teaser, 64))
+    assert reverse.indexed_inside == 1.0

@@ -1,0 +1,54 @@
+import pytest
+
+from newsmon.core.urls import article_id, canonicalize_url
+
+BASE = "https://example.com/news/story"
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "http://example.com/news/story",
+        "HTTPS://WWW.Example.COM/news/story/",
+        "https://example.com:443/news/story#comments",
+        "http://example.com:80/news/story?utm_source=rss&utm_medium=feed",
+        "https://example.com/news/story?fbclid=abc&gclid=1&ref=home&mc_cid=x",
+        "https://amp.example.com/news/story",
+        "https://example.com/amp/news/story",
+        "https://example.com/news/story/amp/",
+        "https://example.com/news/story?amp=1",
+        "https://example.com/news/story?amp",
+        "https://example.com/news/story.amp",
+        "https://m.example.com/news/story",
+        "https://user@example.com/news/story",
+    ],
+)
+def test_variants_fold_to_one_url(variant):
+    assert canonicalize_url(variant) == BASE
+
+
+def test_query_is_sorted_and_meaningful_params_kept():
+    assert canonicalize_url("https://example.com/a?b=2&a=1&utm_campaign=x") == "https://example.com/a?a=1&b=2"
+    assert canonicalize_url("https://example.com/a?id=7") != canonicalize_url("https://example.com/a?id=8")
+
+
+def test_canonical_link_wins_and_may_be_relative():
+    assert canonicalize_url("https://example.com/amp/x?amp=1", "https://www.example.com/news/x/") == "https://example.com/news/x"
+    assert canonicalize_url("https://example.com/amp/x", "/news/x") == "https://example.com/news/x"
+
+
+def test_percent_encoding_is_normalised():
+    raw = "https://example.com/fa/news/تهران"
+    encoded = "https://example.com/fa/news/%d8%aa%d9%87%d8%b1%d8%a7%d9%86"
+    assert canonicalize_url(raw) == canonicalize_url(encoded)
+
+
+def test_non_default_port_and_root_are_kept():
+    assert canonicalize_url("http://example.com:8080") == "https://example.com:8080/"
+
+
+def test_article_id_is_stable_hex():
+    first = article_id(BASE)
+    assert first == article_id(canonicalize_url("http://www.example.com/news/story/"))
+    assert len(first) == 32 and int(first, 16) >= 0
+    assert first != article_id(BASE + "2")
