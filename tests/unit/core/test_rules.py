@@ -1,0 +1,206 @@
+"""Topic rules: the shipped rule file, the rule language, normalisation, errors, and quality."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsmon.core.rules import RuleFileError, RuleSet, TopicMatch, check_examples, load_rules
+from newsmon.core.rules_eval import read_labelled, score
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+TAGGING = FIXTURES / "tagging"
+SEEDS = FIXTURES / "dedupe" / "seeds"
+
+
+@pytest.fixture(scope="module")
+def rules() -> RuleSet:
+    return load_rules()
+
+
+def topics(rules: RuleSet, text: str, language: str = "") -> set[str]:
+    return {m.topic for m in rules.tag("", text, language)}
+
+
+def write_rules(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "topics.yaml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+MINIMAL = """\
+version: 1
+topics:
+  - id: demo
+    terms:
+      anchor: {en: [bushehr], ru: [бушер*], fa: [بوشهر]}
+      plant: {en: [reactor], ru: [аэс, АЭС], fa: [نیروگاه]}
+    rules:
+      - id: plant
+        match: anchor
+        near: {plant: 3}
+"""
+
+
+# --- the shipped rule file ------------------------------------------------------------------
+
+
+def test_shipped_rules_define_the_three_topics(rules: RuleSet) -> None:
+    assert rules.topics == ["snapback", "bushehr", "north-south-corridor"]
+
+
+def test_shipped_examples_all_pass(rules: RuleSet) -> None:
+    report = check_examples(rules)
+    failures = [(f.topic, f.sentence, f.fired) for t in report.topics for f in t.failures]
+    assert report.ok, failures
+    assert all(t.match_total >= 5 and t.no_match_total >= 5 for t in report.topics)
+
+
+@pytest.mark.parametrize("split", ["heldout", "dev"])
+def test_micro_f1_on_labelled_sets(rules: RuleSet, split: str) -> None:
+    result = score(rules, read_labelled(TAGGING / f"{split}.tsv"))
+    print(f"\n{split}:\n" + "\n".join(result.lines()))
+    assert result.items >= 130
+    assert result.micro_f1 >= 0.95, "\n".join(result.lines() + [f"{m.expected} {m.got} {m.text}" for m in result.misses])
+
+
+def test_seed_articles_get_their_honest_labels(rules: RuleSet) -> None:
+    for line in (TAGGING / "seeds.tsv").read_text("utf-8").splitlines():
+        if line.startswith("#"):
+            continue
+        name, labels = line.split("\t")
+        expected = set() if labels == "-" else set(labels.split(","))
+        assert topics(rules, (SEEDS / name).read_text("utf-8"), "en") == expected, name
+
+
+def test_each_match_names_the_rule_and_language(rules: RuleSet) -> None:
+    matches = rules.tag("Росатом завершил загрузку топлива на Бушерской АЭС", "", "ru")
+    assert matches == [TopicMatch("bushehr", "ru.plant-near-bushehr")]
+    assert matches[0].key == "bushehr:ru.plant-near-bushehr"
+    assert rules.topics_of("", "Cargo via INSTC and the Rasht-Astara railway grew.") == ["north-south-corridor"]
+
+
+# --- normalisation ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "International North–South Transport Corridor",
+        "international north-south transport corridor",
+        "INTERNATIONAL NORTH - SOUTH TRANSPORT CORRIDOR",
+        "International North South Transport corridor",
+        "МТК «Север — Юг»",
+        "МТК «Север-Юг»",
+        "коридора «Север – Юг»",
+        "کریدور شمال-جنوب",
+        "کريدور شمال جنوب",  # Arabic yeh
+    ],
+)
+def test_dash_case_quote_and_letter_variants_of_the_corridor(rules: RuleSet, text: str) -> None:
+    assert "north-south-corridor" in topics(rules, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "نیروگاه اتمی بوشهر",
+        "نيروگاه اتمي بوشهر",  # Arabic yeh throughout
+        "نیروگاهِ اتمیِ بوشهر",  # kasra diacritics
+        "نیروگــاه اتمی بوشـهر",  # tatweel
+        "نیروگاه\u200cهای هسته\u200cای بوشهر",  # zero-width non-joiners
+        "Бушерская АЭС",
+        "АЭС «Бушер»",
+        "на АЭС в Бушере",
+        "Bush\u00adehr nuclear plant",  # soft hyphen from HTML
+    ],
+)
+def test_persian_and_russian_forms_of_the_plant(rules: RuleSet, text: str) -> None:
+    assert "bushehr" in topics(rules, text)
+
+
+def test_persian_digits_match_ascii_digits(tmp_path: Path) -> None:
+    path = write_rules(tmp_path, MINIMAL.replace("[reactor]", "[reactor, unit 2]"))
+    demo = load_rules(path)
+    assert demo.tag("", "بوشهر unit ۲") and demo.tag("", "Bushehr unit ٢")
+
+
+def test_yo_and_e_are_the_same_letter(tmp_path: Path) -> None:
+    path = write_rules(tmp_path, MINIMAL.replace("[аэс, АЭС]", "[её]"))
+    assert load_rules(path).tag("", "Бушер и ее") and load_rules(path).tag("", "Бушер и её")
+
+
+# --- the rule language ------------------------------------------------------------------------
+
+
+def test_stem_matches_case_endings_but_whole_words_do_not_match_inside_words(tmp_path: Path) -> None:
+    demo = load_rules(write_rules(tmp_path, MINIMAL))
+    assert demo.tag("", "на Бушерской АЭС")
+    assert not demo.tag("", "the reactorcore near Bushehr")  # whole word only
+    assert not demo.tag("", "aBushehr reactor")  # no match inside a longer word
+
+
+def test_near_counts_words_both_ways(tmp_path: Path) -> None:
+    demo = load_rules(write_rules(tmp_path, MINIMAL))
+    assert demo.tag("", "reactor one two Bushehr")
+    assert not demo.tag("", "reactor one two three four Bushehr")
+
+
+def test_not_near_vetoes_only_the_nearby_occurrence(tmp_path: Path) -> None:
+    body = MINIMAL + "        not_near: {club: 1}\n" + "      club: {en: [club]}\n"
+    body = MINIMAL.replace("      plant:", "      club: {en: [club]}\n      plant:") + "        not_near: {club: 1}\n"
+    demo = load_rules(write_rules(tmp_path, body))
+    assert not demo.tag("", "Bushehr club reactor")
+    assert demo.tag("", "Bushehr club. The Bushehr reactor")
+
+
+def test_with_and_without_look_at_the_whole_text(tmp_path: Path) -> None:
+    body = MINIMAL.replace("      plant:", "      iran: {en: [iran]}\n      korea: {en: [korea]}\n      plant:")
+    body += "        with: [iran]\n        without: [korea]\n"
+    demo = load_rules(write_rules(tmp_path, body))
+    assert demo.tag("Iran", "far away text " * 20 + "Bushehr reactor")
+    assert not demo.tag("", "Bushehr reactor")
+    assert not demo.tag("Iran", "Bushehr reactor, Korea")
+
+
+def test_exact_case_words(tmp_path: Path) -> None:
+    body = MINIMAL.replace("en: [reactor]", "en: [UN]")
+    demo = load_rules(write_rules(tmp_path, body))
+    assert demo.tag("", "UN Bushehr")
+    assert not demo.tag("", "un Bushehr")
+
+
+def test_check_examples_reports_failures_with_the_rules_that_fired(tmp_path: Path) -> None:
+    body = MINIMAL + "    tests:\n      match: [Bushehr reactor, Bushehr port]\n      no_match: [Bushehr reactor again]\n"
+    report = check_examples(load_rules(write_rules(tmp_path, body)))
+    (demo,) = report.topics
+    assert (demo.match_passed, demo.match_total, demo.no_match_passed, demo.no_match_total) == (1, 2, 0, 1)
+    assert [(f.sentence, f.expected, f.fired) for f in demo.failures] == [
+        ("Bushehr port", True, ()),
+        ("Bushehr reactor again", False, ("demo:en.plant",)),
+    ]
+    assert not report.ok
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("near: {plant: 3}", "nearr: {plant: 3}"), ":8: topic 'demo' rules[0]: unknown key 'nearr'"),
+        (("[reactor]", "[react*or]"), "'*' is allowed only at the end"),
+        (("near: {plant: 3}", "near: {plnt: 3}"), "unknown term list 'plnt'"),
+        (("  - id: demo\n", "  - title: no id\n"), "missing or invalid topic 'id'"),
+        (("near: {plant: 3}", "near: {plant: 0}"), "positive number of words"),
+        (("near: {plant: 3}", "with: [anchor]"), "never used: demo/plant"),
+        (("en: [bushehr]", "en: [bushehr], xx-yy: [a]"), "language must be a code"),
+        (("rules:", "rules: [\n"), "not valid YAML"),
+    ],
+)
+def test_bad_rule_files_name_file_line_and_problem(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+    path = write_rules(tmp_path, MINIMAL.replace(*change))
+    with pytest.raises(RuleFileError) as error:
+        load_rules(path)
+    assert str(error.value).startswith(str(path))
+    assert message in str(error.value)
