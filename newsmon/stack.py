@@ -167,11 +167,13 @@ async def consumer_lag(settings: Settings, topics: list[str]) -> int | None:
     return sum(max(0, end - (committed[tp].offset if tp in committed else 0)) for tp, end in ends.items())
 
 
-async def wait_drained(settings: Settings, timeout: float = 300.0, stable_checks: int = 2) -> bool:
+async def wait_drained(settings: Settings, stack: Stack | None = None, timeout: float = 300.0, stable_checks: int = 2) -> bool:
     """Wait until the worker has consumed and committed everything in its input topics."""
     topics = [settings.raw_topic, "news.dedupe", settings.articles_topic, "news.stories"]
     deadline, zeros = time.monotonic() + timeout, 0
     while time.monotonic() < deadline:
+        if stack is not None:
+            stack.check_worker()
         lag = await consumer_lag(settings, topics)
         zeros = zeros + 1 if lag == 0 else 0
         if zeros >= stable_checks:

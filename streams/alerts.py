@@ -16,7 +16,7 @@ from newsmon.core.pipeline import utc_now_iso
 from newsmon.log import kv
 from newsmon.settings import Settings
 from schemas.article import ARTICLE_DECODER, Alert, Article, encode
-from streams.topics import Topics
+from streams.topics import Topics, json_table
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,8 @@ def story_alert(article: Article, topic: str) -> Alert:
 
 
 def register(app: faust.App, topics: Topics, settings: Settings) -> None:
-    alerted = app.Table("alerts-stories", key_serializer="json", value_serializer="json")
-    buckets = app.Table("alerts-volume", partitions=1, key_serializer="json", value_serializer="json")
+    alerted = json_table(app, "alerts-stories")
+    buckets = json_table(app, "alerts-volume", partitions=1)
     alerter = StoryAlerter(alerted)
     volume = BreakingVolume(
         buckets,

@@ -20,18 +20,14 @@ from newsmon.core.pipeline import dedupe
 from newsmon.log import kv
 from newsmon.settings import Settings
 from schemas.article import Article, Story, decode_article, encode
-from streams.topics import Topics
+from streams.topics import Topics, json_table
 
 log = logging.getLogger(__name__)
 EXPIRE_EVERY_SECONDS = 600.0
 
 
-def _table(app: faust.App, name: str) -> faust.Table:
-    return app.Table(name, partitions=1, key_serializer="json", value_serializer="json")
-
-
 def register(app: faust.App, topics: Topics, settings: Settings) -> None:
-    seen, signatures, stories = (_table(app, f"dedupe-{name}") for name in ("seen", "signatures", "stories"))
+    seen, signatures, stories = (json_table(app, f"dedupe-{name}", partitions=1) for name in ("seen", "signatures", "stories"))
     config = DedupeConfig(window_days=settings.dedupe_window_days)
     deduper = Deduper(config, seen=seen, signatures=signatures, stories=stories)
     progress = {"rebuilt": False, "expired_at": 0.0}

@@ -14,7 +14,8 @@ import logging
 import faust
 
 from newsmon.es.client import make_client
-from newsmon.es.sink import ElasticsearchSink, IndexingUnavailable
+from newsmon.es import IndexingUnavailable
+from newsmon.es.sink import ElasticsearchSink
 from newsmon.log import kv
 from newsmon.settings import Settings
 from schemas.article import ARTICLE_DECODER, STORY_DECODER, encode

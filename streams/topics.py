@@ -41,6 +41,12 @@ def declare_topics(app: faust.App, settings: Settings, topic_ids: list[str]) -> 
     )
 
 
+def json_table(app: faust.App, name: str, partitions: int | None = None) -> faust.Table:
+    """A changelog-backed table with JSON keys and values (state the core logic keeps)."""
+    schema = faust.Schema(key_serializer="json", value_serializer="json")
+    return app.Table(name, partitions=partitions, schema=schema)
+
+
 async def dead_letter(topics: Topics, stage: str, reason: str, payload: bytes | str) -> None:
     """Send a record that a stage cannot handle to news.dlq, with why."""
     text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload

@@ -15,9 +15,9 @@ from typing import IO
 import msgspec
 import orjson
 
-from newsmon.core.pipeline import LocalPipeline
+from newsmon.core.dedupe import DedupeConfig
+from newsmon.core.pipeline import LocalPipeline, article_from_record
 from newsmon.core.rules import load_rules
-from newsmon.core.urls import article_id, canonicalize_url
 from newsmon.settings import Settings
 from schemas.article import Article
 
@@ -41,13 +41,9 @@ def parse_line(line: bytes, number: int) -> Article:
         record = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
         raise InputLineError(f"line {number}: not JSON: {exc}") from None
-    if not isinstance(record, dict):
-        raise InputLineError(f"line {number}: expected a JSON object")
-    if not record.get("id") and record.get("url"):
-        record["id"] = article_id(canonicalize_url(str(record["url"])))
     try:
-        return msgspec.convert(record, Article, strict=False)
-    except msgspec.ValidationError as exc:
+        return article_from_record(record)
+    except (ValueError, msgspec.ValidationError) as exc:
         raise InputLineError(f"line {number}: {exc}") from None
 
 
@@ -89,7 +85,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except OSError as exc:
         print(f"newsmon process: cannot read {args.input}: {exc.strerror}", file=sys.stderr)
         return 2
-    pipeline = LocalPipeline(rules=load_rules(args.rules or settings.topic_rules))
+    pipeline = LocalPipeline(
+        rules=load_rules(args.rules or settings.topic_rules),
+        config=DedupeConfig(window_days=settings.dedupe_window_days),
+    )
     with source, _open_out(args.output) as sink:
         for out in process_lines(iter(source), pipeline):
             sink.write(out)

@@ -91,7 +91,7 @@ async def serve(stack: Stack, stop: asyncio.Event, once: bool) -> int:
                 live=f"http://{settings.web_host}:{settings.web_port}/", feeds=len(settings.feeds)))
     if once:
         await collect_once(settings, settings.feeds)
-        drained = await wait_drained(settings)
+        drained = await wait_drained(settings, stack)
         stack.check_worker()
         await asyncio.to_thread(print_summary, settings, drained)
         return 0

@@ -17,12 +17,22 @@ from newsmon.core.dedupe import Decision, DedupeConfig, Deduper
 from newsmon.core.fingerprint import content_hash
 from newsmon.core.rules import RuleSet
 from newsmon.core.text import detect_language, html_to_text
-from newsmon.core.urls import canonicalize_url
+from newsmon.core.urls import article_id, canonicalize_url
 from schemas.article import Article
 
 
 def utc_now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def article_from_record(record: object, **overrides: object) -> Article:
+    """A JSON object (a line of a corpus or an archive) as an Article; the id is derived
+    from the canonical URL when the record has none. Raises ValueError / msgspec.ValidationError."""
+    if not isinstance(record, dict):
+        raise ValueError("expected a JSON object")
+    if not record.get("id") and record.get("url"):
+        record = {**record, "id": article_id(canonicalize_url(str(record["url"]), str(record.get("canonical_link", ""))))}
+    return msgspec.convert({**record, **overrides}, Article, strict=False)
 
 
 def normalise(article: Article) -> Article:
@@ -41,7 +51,7 @@ def tag(article: Article, rules: RuleSet) -> Article:
     """Attach the topics the rules find, and for each, the rule that fired."""
     matches = rules.tag(article.title, article.text, article.language)
     topics = sorted({m.topic for m in matches})
-    return msgspec.structs.replace(article, topics=topics, matched_rules=[f"{m.rule}" for m in matches])
+    return msgspec.structs.replace(article, topics=topics, matched_rules=[m.key for m in matches])
 
 
 def apply_decision(article: Article, decision: Decision) -> Article:
@@ -62,6 +72,7 @@ def dedupe(article: Article, deduper: Deduper, now: float | None = None) -> tupl
         text=article.text,
         source=article.source,
         published=article.published,
+        language=article.language,
         now=time.time() if now is None else now,
     )
     return apply_decision(article, decision), decision
