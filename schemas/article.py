@@ -28,7 +28,8 @@ class Article(msgspec.Struct, kw_only=True, omit_defaults=True):
     language: str = ""  # "en" | "ru" | "fa" | "" (unknown); detected if empty
     guid: str = ""
     canonical_link: str = ""  # <link rel=canonical> / amp canonical when the feed gives it
-    replay: bool = False
+    replay: bool = False  # published by `newsmon replay`: old news, no story alerts...
+    replay_alerts: bool = False  # ...unless the replay asked for them (`--alerts`)
     # --- filled by the pipeline (normalise, dedupe, tag) ---
     canonical_url: str = ""
     text: str = ""  # plain text: markup stripped, whitespace folded

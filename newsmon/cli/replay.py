@@ -1,0 +1,140 @@
+"""`newsmon replay`: publish historical articles into news.raw, as live collection would.
+
+Archives (JSON lines, RSS/Atom files, gzipped or not, folders) are read with the
+collectors' own parser and normaliser and published with the collectors' own publisher,
+in publication order, marked as replayed. Ids are deterministic, so a second replay of
+the same archive lands on the same documents and alerts nobody twice.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+import msgspec
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from collectors.publisher import PublishError, Publisher
+from collectors.replay import Rejection, archive_files, read_archive
+from newsmon.core.pipeline import normalise, tag
+from newsmon.core.rules import load_rules
+from newsmon.settings import Settings
+from schemas.article import Article
+
+BATCH = 500
+PLAIN_PROGRESS_EVERY_SECONDS = 5.0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("replay", help="publish archived articles (JSON lines, RSS/Atom, .gz, folders) into news.raw")
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    parser.add_argument("--since", type=parse_date, help="only articles published at or after (YYYY-MM-DD or ISO 8601)")
+    parser.add_argument("--until", type=parse_date, help="only articles published before")
+    parser.add_argument("--speed", type=parse_speed, default=None, metavar="N|max",
+                        help="max (default): as fast as the pipeline takes; N: N times real time, in publication order")
+    parser.add_argument("--topic-rules", type=Path, help="replay only articles these rules tag (backfill one topic)")
+    parser.add_argument("--alerts", action="store_true", help="let replayed stories alert subscribers (off by default)")
+    parser.set_defaults(func=run)
+
+
+def parse_date(value: str) -> str:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {value!r} (use YYYY-MM-DD or ISO 8601)") from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_speed(value: str) -> float | None:
+    if value == "max":
+        return None
+    try:
+        speed = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--speed takes a number or 'max', not {value!r}") from None
+    if speed <= 0:
+        raise argparse.ArgumentTypeError("--speed must be positive")
+    return speed
+
+
+def select(args: argparse.Namespace, counts: Counter[str], rejections: list[Rejection]) -> list[Article]:
+    """Read every file; keep in-range, first-seen articles (optionally only rule matches), in publication order."""
+    rules = load_rules(args.topic_rules) if args.topic_rules else None
+    chosen: dict[str, Article] = {}
+    for path in archive_files(args.paths):
+        for item in read_archive(path):
+            if isinstance(item, Rejection):
+                rejections.append(item)
+                continue
+            counts["read"] += 1
+            if (args.since and item.published < args.since) or (args.until and item.published >= args.until):
+                counts["skipped: outside --since/--until"] += 1
+            elif item.id in chosen:
+                counts["skipped: duplicate"] += 1
+            elif rules is not None and not tag(normalise(item), rules).topics:
+                counts["skipped: no topic rule matched"] += 1
+            else:
+                chosen[item.id] = msgspec.structs.replace(item, replay_alerts=args.alerts)
+    return sorted(chosen.values(), key=lambda a: a.published)
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+async def publish(settings: Settings, articles: list[Article], speed: float | None, counts: Counter[str]) -> None:
+    """Publish in publication order; with `speed`, keep history's spacing divided by it."""
+    console = Console(stderr=True)
+    progress = Progress(TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]:>7.0f}/s"),
+                        TimeRemainingColumn(), console=console, disable=not console.is_terminal)
+    task = progress.add_task("replay", total=len(articles), rate=0.0)
+    started, last_line = time.monotonic(), time.monotonic()
+    history_start = _epoch(articles[0].published) if articles else 0.0
+    async with Publisher(settings) as publisher:
+        with progress:
+            for offset in range(0, len(articles), 1 if speed else BATCH):
+                batch = articles[offset: offset + (1 if speed else BATCH)]
+                if speed:
+                    due = started + (_epoch(batch[0].published) - history_start) / speed
+                    await asyncio.sleep(max(0.0, due - time.monotonic()))
+                await publisher.publish(batch)
+                counts["published"] += len(batch)
+                elapsed = max(time.monotonic() - started, 1e-6)
+                progress.update(task, advance=len(batch), rate=counts["published"] / elapsed)
+                if not console.is_terminal and time.monotonic() - last_line > PLAIN_PROGRESS_EVERY_SECONDS:
+                    print(f"replay: {counts['published']}/{len(articles)} published, {counts['published'] / elapsed:.0f}/s",
+                          file=sys.stderr)
+                    last_line = time.monotonic()
+
+
+def print_summary(counts: Counter[str], rejections: list[Rejection]) -> None:
+    for rejection in rejections:
+        print(f"replay: rejected {rejection}", file=sys.stderr)
+    parts = [f"read {counts['read']}", f"published {counts['published']}"]
+    parts += [f"{name} {value}" for name, value in sorted(counts.items()) if name.startswith("skipped")]
+    parts.append(f"rejected {len(rejections)}")
+    print("replay summary: " + ", ".join(parts))
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        print(f"newsmon replay: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    counts: Counter[str] = Counter()
+    rejections: list[Rejection] = []
+    articles = select(args, counts, rejections)
+    try:
+        asyncio.run(publish(settings, articles, args.speed, counts))
+    except PublishError as exc:
+        print(f"newsmon replay: publishing failed after {counts['published']} articles: {exc}", file=sys.stderr)
+        print_summary(counts, rejections)
+        return 1
+    print_summary(counts, rejections)
+    return 0
