@@ -30,6 +30,10 @@ _WIDE_BOMS = (
 )
 
 
+# Servers routinely label feeds text/html or send no charset; feedparser recovers from both.
+BENIGN_BOZO = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+
+
 class FeedParseError(Exception):
     """The bytes are not a usable RSS/Atom feed; ``str(exc)`` is the one-line reason."""
 
@@ -78,7 +82,7 @@ def parse_feed(data: bytes, feed_url: str = "", content_type: str | None = None)
         headers["content-type"] = content_type
     parsed = feedparser.parse(safe, response_headers=headers, resolve_relative_uris=True, sanitize_html=True)
     if parsed.entries:
-        if parsed.bozo:
+        if parsed.bozo and not isinstance(parsed.get("bozo_exception"), BENIGN_BOZO):
             log.warning(kv(event="feed-malformed", feed=feed_url, entries=len(parsed.entries),
                            reason=_bozo_reason(parsed)))
         return parsed

@@ -125,7 +125,8 @@ class Publisher:
     async def _wait_before_retry(self, reason: object) -> None:
         delay = self._delay
         log.warning(f"broker unreachable, retrying in {delay:.0f}s " + kv(
-            bootstrap=self._client_kwargs["bootstrap_servers"], reason=reason))
+            bootstrap=self._client_kwargs["bootstrap_servers"], reason=reason,
+            hint="is `newsmon up` running? else set KAFKA_BOOTSTRAP_SERVERS"))
         try:
             await asyncio.wait_for(self._stop.wait(), delay)
         except TimeoutError:

@@ -67,13 +67,16 @@ class CycleReport:
 async def collect_once(
     settings: Settings,
     feeds: Sequence[str],
-    sink: Sink,
+    sink: Sink | None = None,
     *,
     store: StateStore | None = None,
     fetcher: Fetcher | None = None,
 ) -> CycleReport:
-    """One pass over `feeds`; new articles go to `sink`. The state file is saved at the end."""
+    """One pass over `feeds`; new articles go to `sink` (default: Kafka). The state file is saved at the end."""
     store = StateStore.load(settings.data_dir) if store is None else store
+    if sink is None:
+        async with Publisher(settings) as publisher:
+            return await collect_once(settings, feeds, publisher.publish, store=store, fetcher=fetcher)
     if fetcher is None:
         async with Fetcher(settings) as own_fetcher:
             return await collect_once(settings, feeds, sink, store=store, fetcher=own_fetcher)

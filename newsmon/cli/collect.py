@@ -1,5 +1,7 @@
 """`newsmon collect`: poll feeds and publish their new articles to Kafka, or print them.
 
+Without `--stdout` it publishes to settings.kafka_bootstrap_servers (by default the
+embedded broker `newsmon up` starts); an unreachable broker is retried with backoff.
 `--stdout` turns the collectors into a plain command-line tool (JSON lines on stdout,
 one line per failed feed on stderr) that needs no broker and keeps no fetch state, so
 the same invocation always prints what the feeds currently hold.
@@ -14,7 +16,6 @@ import sys
 from collectors.run import Sink, collect_once, poll
 from collectors.publisher import Publisher
 from collectors.state import StateStore
-from newsmon.kafka import KafkaSettingsError, kafka_client_kwargs
 from newsmon.settings import Settings
 from schemas.article import Article, encode
 
@@ -50,12 +51,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     feeds = args.feed or settings.feeds
     if args.interval:
         settings = settings.model_copy(update={"poll_interval_seconds": args.interval})
-    if not args.stdout:
-        try:
-            kafka_client_kwargs(settings)
-        except KafkaSettingsError as exc:
-            print(f"newsmon collect: {exc}", file=sys.stderr)
-            return 1
     asyncio.run(collect(settings, feeds, once=args.once, to_stdout=args.stdout))
     return 0
 
