@@ -1,0 +1,156 @@
+"""When to alert: once per story per topic, and once per burst of a topic's volume.
+
+Pure decision logic so the stream agents and `newsmon process` share it and it can be tested
+without Kafka. All state lives in a plain MutableMapping passed in (a dict in tests, a
+changelog-backed Faust table in the worker), with JSON-friendly keys and int values, and each
+article costs O(1) writes. Time is always the event time handed in, never the wall clock, so
+a replay of old news gives the same decisions every time and can be told apart from live news.
+"""
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from schemas.article import Article
+
+
+class AlertTimeError(ValueError):
+    """An event time that cannot be read (empty or not ISO 8601)."""
+
+
+def event_seconds(when: str | float) -> float:
+    """Epoch seconds from an ISO 8601 string (as on Article.published) or a number."""
+    if isinstance(when, (int, float)):
+        return float(when)
+    try:
+        parsed = datetime.fromisoformat(when.replace("Z", "+00:00"))
+    except (AttributeError, ValueError) as exc:
+        raise AlertTimeError(f"not an ISO 8601 time: {when!r}") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
+
+
+class StoryAlerter:
+    """One alert per (topic, story cluster); later copies only bump that story's counter.
+
+    State keys: "seen:<article id>" (re-delivery guard) and "story:<topic>:<cluster id>"
+    (articles of that story carrying that topic). Replayed articles (Article.replay) are
+    ignored -- no alert, no state -- unless `alert_replays` is set, e.g. to backtest alerts.
+    """
+
+    def __init__(self, state: MutableMapping[str, int], *, alert_replays: bool = False) -> None:
+        self.state = state
+        self.alert_replays = alert_replays
+
+    def decide(self, article: Article) -> list[tuple[str, bool]]:
+        """(topic, is_new) per topic of the article; is_new means "send a story alert".
+
+        A re-delivered article id returns [] and changes nothing.
+        """
+        if (article.replay and not self.alert_replays) or not article.topics:
+            return []
+        seen = f"seen:{article.id}"
+        if seen in self.state:
+            return []
+        self.state[seen] = 1
+        cluster = article.cluster_id or article.id
+        decisions = []
+        for topic in article.topics:
+            key = f"story:{topic}:{cluster}"
+            count = self.state.get(key, 0)
+            self.state[key] = count + 1
+            decisions.append((topic, count == 0))
+        return decisions
+
+    def copies(self, topic: str, cluster_id: str) -> int:
+        """How many distinct articles of this story carried this topic so far."""
+        return self.state.get(f"story:{topic}:{cluster_id}", 0)
+
+
+@dataclass(frozen=True)
+class Burst:
+    topic: str
+    window_start: float  # epoch seconds of the first bucket in the window
+    rate: int  # articles in the window
+    baseline: float  # mean articles per window over the preceding baseline period
+
+
+class BreakingVolume:
+    """Alert once when a topic's volume in the last window exceeds its usual rate.
+
+    Counts go into fixed buckets ("<topic>:<bucket number>"); the window is the latest
+    `window_minutes`, the baseline the mean per window over the `baseline_hours` before it.
+    A burst alerts when rate >= min_articles and rate > factor * baseline; the topic is then
+    quiet until an observation finds the rate back at or below factor * baseline. Buckets
+    older than window + baseline are deleted as time moves on; a running total per topic
+    ("<topic>:total") keeps each observation at O(1) writes (amortised) and O(window) reads.
+    Events older than the kept span are ignored, so late or replayed old news cannot
+    trigger an alert about the past.
+    """
+
+    def __init__(
+        self,
+        state: MutableMapping[str, int],
+        *,
+        bucket_minutes: int = 5,
+        window_minutes: int = 60,
+        baseline_hours: int = 24,
+        factor: float = 3.0,
+        min_articles: int = 5,
+        alert_replays: bool = False,
+    ) -> None:
+        if window_minutes % bucket_minutes or (baseline_hours * 60) % window_minutes:
+            raise ValueError("window must be a whole number of buckets, baseline of windows")
+        self.state = state
+        self.bucket_seconds = bucket_minutes * 60
+        self.window = window_minutes // bucket_minutes
+        self.span = self.window + baseline_hours * 60 // bucket_minutes
+        self.baseline_windows = (self.span - self.window) / self.window
+        self.factor = factor
+        self.min_articles = min_articles
+        self.alert_replays = alert_replays
+
+    def observe(self, topic: str, when: str | float, *, replay: bool = False) -> Burst | None:
+        """Count one article of `topic` at event time `when`; a Burst if this starts one."""
+        if replay and not self.alert_replays:
+            return None
+        bucket = int(event_seconds(when) // self.bucket_seconds)
+        last = self.state.get(f"{topic}:last")
+        if last is not None and bucket <= last - self.span:
+            return None  # older than anything we still keep
+        if last is None or bucket > last:
+            self._advance(topic, last, bucket)
+            last = bucket
+        self._add(topic, bucket, 1)
+        return self._check(topic, last)
+
+    def _advance(self, topic: str, last: int | None, bucket: int) -> None:
+        if last is not None:
+            for old in range(last - self.span + 1, min(bucket - self.span, last) + 1):
+                count = self.state.pop(f"{topic}:{old}", 0)
+                if count:
+                    self._add_total(topic, -count)
+        self.state[f"{topic}:last"] = bucket
+
+    def _add(self, topic: str, bucket: int, n: int) -> None:
+        key = f"{topic}:{bucket}"
+        self.state[key] = self.state.get(key, 0) + n
+        self._add_total(topic, n)
+
+    def _add_total(self, topic: str, n: int) -> None:
+        key = f"{topic}:total"
+        self.state[key] = self.state.get(key, 0) + n
+
+    def _check(self, topic: str, last: int) -> Burst | None:
+        rate = sum(self.state.get(f"{topic}:{b}", 0) for b in range(last - self.window + 1, last + 1))
+        baseline = (self.state.get(f"{topic}:total", 0) - rate) / self.baseline_windows
+        alerting = f"{topic}:alerting"
+        if rate >= self.min_articles and rate > self.factor * baseline:
+            if alerting in self.state:
+                return None
+            self.state[alerting] = 1
+            return Burst(topic, (last - self.window + 1) * self.bucket_seconds, rate, baseline)
+        self.state.pop(alerting, None)
+        return None

@@ -1,0 +1,150 @@
+"""Alert decisions: once per story and topic, idempotent, replay-aware; volume bursts."""
+from __future__ import annotations
+
+import pytest
+
+from newsmon.core.alerting import AlertTimeError, BreakingVolume, StoryAlerter, event_seconds
+from schemas.article import Article
+
+MINUTE = 60.0
+HOUR = 3600.0
+T0 = 1_760_000_000.0  # a fixed event time: decisions never look at the wall clock
+
+
+def article(id: str, cluster: str, topics: list[str], replay: bool = False) -> Article:
+    return Article(id=id, url=f"https://e.org/{id}", cluster_id=cluster, topics=topics, replay=replay)
+
+
+# --- StoryAlerter -----------------------------------------------------------------------------
+
+
+def test_first_article_of_a_story_alerts_each_topic_copies_only_count() -> None:
+    state: dict[str, int] = {}
+    alerter = StoryAlerter(state)
+    assert alerter.decide(article("a1", "c1", ["snapback", "bushehr"])) == [("snapback", True), ("bushehr", True)]
+    assert alerter.decide(article("a2", "c1", ["snapback"])) == [("snapback", False)]
+    assert alerter.decide(article("a3", "c1", ["snapback", "north-south-corridor"])) == [
+        ("snapback", False), ("north-south-corridor", True)]
+    assert alerter.copies("snapback", "c1") == 3
+    assert alerter.decide(article("b1", "c2", ["snapback"])) == [("snapback", True)]
+
+
+def test_redelivery_of_the_same_article_changes_nothing() -> None:
+    state: dict[str, int] = {}
+    alerter = StoryAlerter(state)
+    first = article("a1", "c1", ["bushehr"])
+    assert alerter.decide(first) == [("bushehr", True)]
+    before = dict(state)
+    assert alerter.decide(first) == []
+    assert state == before
+
+
+def test_writes_per_article_are_constant() -> None:
+    class CountingDict(dict):
+        writes = 0
+
+        def __setitem__(self, key: str, value: int) -> None:
+            CountingDict.writes += 1
+            super().__setitem__(key, value)
+
+    state = CountingDict()
+    alerter = StoryAlerter(state)
+    for i in range(100):
+        alerter.decide(article(f"a{i}", f"c{i % 7}", ["snapback", "bushehr"]))
+    assert CountingDict.writes == 100 * 3  # seen marker + one counter per topic
+
+
+def test_replays_are_silent_unless_asked() -> None:
+    state: dict[str, int] = {}
+    assert StoryAlerter(state).decide(article("a1", "c1", ["snapback"], replay=True)) == []
+    assert state == {}
+    assert StoryAlerter(state, alert_replays=True).decide(article("a1", "c1", ["snapback"], replay=True)) == [
+        ("snapback", True)]
+
+
+def test_untagged_articles_and_missing_cluster_ids() -> None:
+    alerter = StoryAlerter({})
+    assert alerter.decide(article("a1", "c1", [])) == []
+    assert alerter.decide(article("a2", "", ["bushehr"])) == [("bushehr", True)]  # its own story
+    assert alerter.copies("bushehr", "a2") == 1
+
+
+# --- BreakingVolume ---------------------------------------------------------------------------
+
+
+def steady(volume: BreakingVolume, topic: str, start: float, hours: int, per_hour: int) -> list:
+    """Evenly spaced background articles; returns any bursts (there should be none)."""
+    step = HOUR / per_hour
+    return [b for i in range(hours * per_hour) if (b := volume.observe(topic, start + i * step))]
+
+
+def test_burst_over_baseline_alerts_once_then_rearms_after_falling_back() -> None:
+    state: dict[str, int] = {}
+    volume = BreakingVolume(state, window_minutes=60, factor=3.0, min_articles=5)
+    assert steady(volume, "bushehr", T0, hours=24, per_hour=2) == []
+    now = T0 + 24 * HOUR
+    bursts = [b for i in range(12) if (b := volume.observe("bushehr", now + i * MINUTE))]
+    assert len(bursts) == 1
+    burst = bursts[0]
+    assert burst.topic == "bushehr" and burst.rate > 3 * burst.baseline and burst.rate >= 5
+    assert burst.baseline == pytest.approx(2.0, abs=0.2)
+    # Still hot: no second alert.
+    assert all(volume.observe("bushehr", now + 20 * MINUTE + i) is None for i in range(10))
+    # Quiet for hours, then a new burst alerts again.
+    later = now + 6 * HOUR
+    assert volume.observe("bushehr", later) is None  # rate back to normal: re-armed
+    again = [b for i in range(12) if (b := volume.observe("bushehr", later + i * MINUTE))]
+    assert len(again) == 1
+
+
+def test_needs_a_minimum_number_of_articles() -> None:
+    volume = BreakingVolume({}, window_minutes=60, min_articles=5)
+    assert [volume.observe("snapback", T0 + i) for i in range(4)] == [None] * 4
+    assert volume.observe("snapback", T0 + 5) is not None  # empty history: 5 in an hour is news
+
+
+def test_topics_are_independent() -> None:
+    volume = BreakingVolume({}, window_minutes=60, min_articles=3)
+    assert [volume.observe("snapback", T0 + i) for i in range(2)] == [None, None]
+    assert [volume.observe("bushehr", T0 + i) for i in range(2)] == [None, None]
+    assert volume.observe("snapback", T0 + 3).topic == "snapback"
+
+
+def test_old_buckets_expire_and_state_stays_bounded() -> None:
+    state: dict[str, int] = {}
+    volume = BreakingVolume(state, bucket_minutes=5, window_minutes=60, baseline_hours=24, min_articles=10**6)
+    steady(volume, "bushehr", T0, hours=72, per_hour=12)
+    buckets = [k for k in state if k.split(":")[1].isdigit()]
+    assert len(buckets) <= 12 + 24 * 12
+    assert state["bushehr:total"] == sum(state[k] for k in buckets)
+
+
+def test_events_older_than_the_kept_span_are_ignored() -> None:
+    volume = BreakingVolume({}, window_minutes=60, min_articles=2)
+    volume.observe("snapback", T0 + 48 * HOUR)
+    assert all(volume.observe("snapback", T0 + i) is None for i in range(50))  # two days old
+
+
+def test_replays_do_not_count_unless_asked() -> None:
+    state: dict[str, int] = {}
+    volume = BreakingVolume(state, min_articles=1)
+    assert volume.observe("snapback", T0, replay=True) is None and state == {}
+    assert BreakingVolume(state, min_articles=1, alert_replays=True).observe("snapback", T0, replay=True)
+
+
+def test_same_events_same_decisions() -> None:
+    times = [T0 + (i * 7919) % (30 * HOUR) for i in range(500)]
+    runs = []
+    for _ in range(2):
+        volume = BreakingVolume({}, window_minutes=60, min_articles=5)
+        runs.append([volume.observe("bushehr", t) for t in times])
+    assert runs[0] == runs[1]
+
+
+def test_event_times_accept_iso_strings_and_reject_garbage() -> None:
+    assert event_seconds("2025-10-03T12:00:00Z") == event_seconds("2025-10-03T12:00:00+00:00") == 1759492800.0
+    assert event_seconds("2025-10-03T12:00:00") == 1759492800.0  # naive means UTC
+    with pytest.raises(AlertTimeError):
+        event_seconds("")
+    with pytest.raises(ValueError):
+        BreakingVolume({}, bucket_minutes=7, window_minutes=60)
