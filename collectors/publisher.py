@@ -37,6 +37,26 @@ PRODUCER_OPTIONS = {
 }
 
 
+class _OutageNoise(logging.Filter):
+    """Drops aiokafka's per-attempt connection errors (several a second while a broker is down):
+    the Publisher reports each of its own retries as one line instead."""
+
+    PREFIXES = ("Unable connect", "Unable to update metadata", "Got error produce response")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.PREFIXES)
+
+
+_OUTAGE_NOISE = _OutageNoise()
+
+
+def quiet_outage_noise() -> None:
+    for name in ("aiokafka", "aiokafka.producer.sender"):  # logger filters do not apply to child loggers
+        logger = logging.getLogger(name)
+        if _OUTAGE_NOISE not in logger.filters:
+            logger.addFilter(_OUTAGE_NOISE)
+
+
 class PublishError(Exception):
     """Articles were not acknowledged: a non-retriable broker error, or the collector is stopping."""
 
@@ -56,6 +76,7 @@ class Publisher:
         self._lock = asyncio.Lock()
         self._delay = FIRST_RETRY_SECONDS
         self.acknowledged = 0
+        quiet_outage_noise()
 
     async def __aenter__(self) -> "Publisher":
         return self
