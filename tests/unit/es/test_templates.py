@@ -103,3 +103,33 @@ def test_a_fully_filled_article_encodes_to_mapped_fields_only() -> None:
     article = Article(id="x", url="https://e/1", title="t", published="2025-11-08T10:00:00Z", topics=["bushehr"],
                       duplicate_of="y", is_duplicate=True, authors=["A"], matched_rules=["bushehr:name"])
     assert set(msgspec.to_builtins(article)) <= set(ARTICLE_PROPERTIES)
+
+
+class Recorder:
+    """Records calls as (path, kwargs); `ilm.get_status` succeeds, i.e. a server with ILM."""
+
+    def __init__(self, path: str = "", calls: list | None = None) -> None:
+        self.path, self.calls = path, calls if calls is not None else []
+
+    def __getattr__(self, name: str) -> "Recorder":
+        return Recorder(f"{self.path}.{name}".lstrip("."), self.calls)
+
+    def __call__(self, **kwargs: object) -> bool:
+        self.calls.append((self.path, kwargs))
+        return False  # indices.exists -> False: create
+
+
+def test_with_ilm_the_policy_is_installed_and_new_months_use_it(caplog) -> None:
+    from newsmon.es.templates import ensure_templates
+    from newsmon.settings import Settings
+
+    client = Recorder()
+    assert ensure_templates(client, Settings(index_alias="p-articles", stories_index="p-stories"), today=date(2025, 11, 20))
+    calls = dict(client.calls)
+    assert calls["ilm.put_lifecycle"]["name"] == "p-articles-retention"
+    assert "rollover" not in str(calls["ilm.put_lifecycle"]["policy"]["phases"])  # the month is the rollover
+    template = next(kw for path, kw in client.calls if path == "indices.put_index_template" and kw["name"] == "p-articles")
+    assert template["template"]["settings"] == {"index.lifecycle.name": "p-articles-retention"}
+    created = [kw["index"] for path, kw in client.calls if path == "indices.create"]
+    assert created == ["p-articles-2025.11", "p-stories"]
+    assert "ILM not available" not in caplog.text
