@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 import faust
+import msgspec
 import orjson
 
 from newsmon.core.alerting import BreakingVolume, StoryAlerter
@@ -45,18 +46,20 @@ def register(app: faust.App, topics: Topics, settings: Settings) -> None:
     async def alert_stories(stream: faust.StreamT) -> None:
         async for payload in stream:
             article = ARTICLE_DECODER.decode(payload)
-            for topic in alerter.decide(article):
-                await topics.alerts[topic].send(key=article.cluster_id.encode(), value=encode(story_alert(article, topic)))
-                log.info(kv(event="alert", topic=topic, cluster=article.cluster_id, title=article.title[:80]))
+            quiet = article.replay and not article.replay_alerts  # old news alerts nobody unless asked
+            for topic, is_new in alerter.decide(msgspec.structs.replace(article, replay=quiet)):
+                if is_new and topic in topics.alerts:
+                    await topics.alerts[topic].send(key=article.cluster_id.encode(), value=encode(story_alert(article, topic)))
+                    log.info(kv(event="alert", topic=topic, cluster=article.cluster_id, title=article.title[:80]))
             if not article.is_duplicate:
                 for topic in article.topics:
-                    await topics.volume.send(key=topic.encode(), value=orjson.dumps([topic, article.published]))
+                    await topics.volume.send(key=topic.encode(), value=orjson.dumps([topic, article.published, quiet]))
 
     @app.agent(topics.volume, name="newsmon.breaking-volume")
     async def watch_volume(stream: faust.StreamT) -> None:
         async for payload in stream:
-            topic, published = orjson.loads(payload)
-            burst = volume.observe(topic, published)
+            topic, published, quiet = orjson.loads(payload)
+            burst = volume.observe(topic, published, replay=quiet)
             if burst is not None and topic in topics.alerts:
                 alert = Alert(kind="breaking-volume", topic=topic, rate=burst.rate, baseline=burst.baseline, created=utc_now_iso())
                 await topics.alerts[topic].send(key=topic.encode(), value=encode(alert))
