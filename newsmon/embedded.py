@@ -106,10 +106,11 @@ class Server:
 def noida(data_dir: Path, kafka_port: int, es_port: int, services: str = "kafka,elasticsearch") -> Server:
     binary = package_binary("noida_db", "noida-db")
     ports = ([kafka_port] if "kafka" in services else []) + ([es_port] if "elasticsearch" in services else [])
-    argv = [
-        str(binary), "start", "--only", services, "--data-dir", str(data_dir),
-        "--kafka-port", str(kafka_port), "--elasticsearch-port", str(es_port),
-    ]
+    argv = [str(binary), "start", "--only", services, "--data-dir", str(data_dir)]
+    if "kafka" in services:
+        argv += ["--kafka-port", str(kafka_port)]
+    if "elasticsearch" in services:
+        argv += ["--elasticsearch-port", str(es_port)]
     return Server("noida-db", argv, ports, data_dir / "noida-db.log")
 
 

@@ -24,6 +24,7 @@ COMMANDS = [
     "rules",
     "search",
     "kibana",
+    "es",
     "bench",
     "worker",
 ]
