@@ -213,7 +213,6 @@ class Fetcher:
             raise FetchConnectionError(f"invalid URL: {exc}") from None
 
     async def _fetch_http(self, url: str, headers: dict[str, str]) -> FetchResult:
-        internal_allowed = await self._is_internal(url)  # a feed configured on a private host may stay there
         visited = {url}
         current = url
         for _ in range(self.max_redirects + 1):
@@ -225,17 +224,18 @@ class Fetcher:
                 target = str(response.url.join(response.headers["location"]))
             finally:
                 await response.aclose()
-            await self._check_redirect(target, visited, internal_allowed)
+            await self._check_redirect(url, target, visited)
             visited.add(target)
             current = target
         raise TooManyRedirects(f"more than {self.max_redirects} redirects")
 
-    async def _check_redirect(self, target: str, visited: set[str], internal_allowed: bool) -> None:
+    async def _check_redirect(self, feed_url: str, target: str, visited: set[str]) -> None:
         if target in visited:
             raise RedirectLoop(f"redirect loop back to {target}")
         if urlsplit(target).scheme not in ("http", "https"):
             raise BlockedRedirect(f"redirect to non-HTTP URL {target} refused")
-        if not internal_allowed and await self._is_internal(target):
+        # A feed configured on an internal host may stay internal; a public one may not go there.
+        if await self._is_internal(target) and not await self._is_internal(feed_url):
             raise BlockedRedirect(f"redirect from a public host to internal address {target} refused")
 
     async def _is_internal(self, url: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 
@@ -51,7 +52,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     feeds = args.feed or settings.feeds
     if args.interval:
         settings = settings.model_copy(update={"poll_interval_seconds": args.interval})
-    asyncio.run(collect(settings, feeds, once=args.once, to_stdout=args.stdout))
+    try:
+        asyncio.run(collect(settings, feeds, once=args.once, to_stdout=args.stdout))
+    except BrokenPipeError:  # the reader left (`| head`): not an error; keep Python's exit flush quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
