@@ -47,12 +47,13 @@ def register(app: faust.App, topics: Topics, settings: Settings) -> None:
         async for payload in stream:
             article = ARTICLE_DECODER.decode(payload)
             quiet = article.replay and not article.replay_alerts  # old news alerts nobody unless asked
-            for topic, is_new in alerter.decide(msgspec.structs.replace(article, replay=quiet)):
+            decisions = alerter.decide(msgspec.structs.replace(article, replay=quiet))  # [] for a re-delivery
+            for topic, is_new in decisions:
                 if is_new and topic in topics.alerts:
                     await topics.alerts[topic].send(key=article.cluster_id.encode(), value=encode(story_alert(article, topic)))
                     log.info(kv(event="alert", topic=topic, cluster=article.cluster_id, title=article.title[:80]))
-            if not article.is_duplicate:
-                for topic in article.topics:
+            if decisions and not article.is_duplicate:  # each story counts once toward its topic's volume
+                for topic, _ in decisions:
                     await topics.volume.send(key=topic.encode(), value=orjson.dumps([topic, article.published, quiet]))
 
     @app.agent(topics.volume, name="newsmon.breaking-volume")
