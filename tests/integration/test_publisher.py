@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaConsumer
 
 from collectors.normalize import articles_from_bytes
 from collectors.publisher import Publisher
-from collectors.run import COLLECTED, collect_once
+from collectors.run import COLLECTED, collect_once, run_collectors
 from collectors.state import StateStore
 from newsmon.embedded import free_port, tansu
 from newsmon.settings import Settings
@@ -32,7 +32,7 @@ def fixture_articles(path=SEEDS_FEED):
 
 
 async def read_back(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list:
-    """Every record on `topic` (keys and decoded articles), once `expected` have arrived."""
+    """Every record on `topic` (keys and decoded articles): waits for `expected`, then polls once more for extras."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
     await consumer.start()
     records = []
@@ -41,6 +41,8 @@ async def read_back(bootstrap: str, topic: str, expected: int, timeout: float = 
             while len(records) < expected:
                 batches = await consumer.getmany(timeout_ms=500)
                 records.extend(record for batch in batches.values() for record in batch)
+        extras = await consumer.getmany(timeout_ms=300)
+        records.extend(record for batch in extras.values() for record in batch)
     finally:
         await consumer.stop()
     return [(record.key.decode(), decode_article(record.value)) for record in records]
@@ -132,3 +134,20 @@ def test_broker_restart_mid_run_is_ridden_out(tmp_path, unique, caplog):
 
     records = asyncio.run(scenario())
     assert {key for key, _ in records} == {a.id for a in later}
+
+
+def test_run_collectors_publishes_then_stops_on_request(servers, unique, tmp_path):
+    settings = broker_settings(servers.kafka, f"news.raw.{unique}", tmp_path).model_copy(
+        update={"poll_interval_seconds": 0.2})
+
+    async def scenario():
+        stop = asyncio.Event()
+        collectors = asyncio.create_task(run_collectors(settings, [SEEDS_FEED.as_uri()], stop))
+        records = await read_back(servers.kafka, settings.raw_topic, 5)
+        await asyncio.sleep(0.5)  # a few more cycles: nothing new to publish
+        stop.set()
+        await asyncio.wait_for(collectors, 10)
+        return records, await read_back(servers.kafka, settings.raw_topic, 5)
+
+    first, after = asyncio.run(scenario())
+    assert len(first) == len(after) == 5
