@@ -102,7 +102,8 @@ async def collect_feed(url: str, settings: Settings, fetcher: Fetcher, state: Fe
     """Fetch -> archive -> parse/normalise -> drop seen -> sink -> commit state, for one feed."""
     now = time.time()
     if not state.due(now):
-        return FeedOutcome(url, BACKING_OFF, reason=f"backing off until {iso_utc(datetime.fromtimestamp(state.next_fetch, timezone.utc))}")
+        until = iso_utc(datetime.fromtimestamp(state.next_fetch, timezone.utc))
+        return FeedOutcome(url, BACKING_OFF, reason=f"backing off until {until} after: {state.last_error}")
     fetched = datetime.now(timezone.utc)
     try:
         result = await fetcher.fetch(url, state.etag, state.last_modified)
