@@ -24,9 +24,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from newsmon.core.fingerprint import digest, words_of
-from newsmon.core.minhash import Sketch, compare, lede, number_hashes, share_inside, shingle_hashes
-from newsmon.core.text import detect_language, fold_text, strip_dateline
+from newsmon.core.minhash import Sketch, Words, compare, distinct, lede, share_inside
+from newsmon.core.text import dateline_words, detect_language, word_chars
 from newsmon.core.urls import article_id as url_id
 
 DAY = 86400.0
@@ -85,7 +84,7 @@ class Deduper:
         self.seen, self.signatures, self.stories = seen, signatures, stories
         self._sketches: dict[str, tuple[str, Sketch]] = {}
         self._index: dict[int, list[str]] = {}
-        self._indexed: Counter[str] = Counter()
+        self._indexed: dict[str, list[str]] = {}  # cluster -> its indexed article ids
         self.rebuild()
 
     # ---- public API -------------------------------------------------------------------
@@ -106,9 +105,9 @@ class Deduper:
         known = self.seen.get(f"a:{article_id}")
         if known is not None:
             return _decision(article_id, known[0], known[1])
-        folded = fold_text(text)
-        exact_keys = self._exact_keys(article_id, canonical_url, title, folded)
-        cluster, reason, features = self._find(exact_keys, folded)
+        words = Words(word_chars(text))
+        exact_keys = self._exact_keys(article_id, canonical_url, title, text, words)
+        cluster, reason, features = self._find(exact_keys, words, text)
         if cluster is None:
             cluster, reason = article_id, "new"
             self.stories[cluster] = self._new_story(article_id, canonical_url, title, text, source, language, now)
@@ -153,41 +152,40 @@ class Deduper:
 
     # ---- exact and near matching ----------------------------------------------------------
 
-    def _exact_keys(self, article_id: str, canonical_url: str, title: str, folded: str) -> list[str]:
-        """Keys under which an exact copy would have been recorded: its URL id, its content hash."""
+    def _exact_keys(self, article_id: str, canonical_url: str, title: str, text: str, words: Words) -> list[str]:
+        """Keys under which an exact copy would have been recorded: its URL id, its content hash
+        (of title and text together when the text is too short to tell articles apart)."""
         keys = []
         if canonical_url:
             by_url = url_id(canonical_url)
             keys += [f"a:{by_url}", f"u:{by_url}"] if by_url != article_id else []
-        words = words_of(folded)
-        if words.count(" ") + 1 < self.config.min_shingles + self.config.shingle_words:
-            words = words_of(fold_text(title)) + " | " + words
-        if words.strip(" |"):
-            keys.append(f"h:{digest(words)}")
+        if words.count >= self.config.min_shingles + self.config.shingle_words:
+            keys.append(f"h:{words.digest()}")
+        elif words.count:
+            keys.append(f"h:{Words(word_chars(f'{title} | {text}')).digest()}")
         return keys
 
-    def _find(self, exact_keys: list[str], folded: str) -> tuple[str | None, str, _Features | None]:
+    def _find(self, exact_keys: list[str], words: Words, text: str) -> tuple[str | None, str, _Features | None]:
         for key in exact_keys:
             hit = self.seen.get(key)
             if hit is not None and hit[0] in self.stories:
                 return hit[0], "content" if key.startswith("h:") else "url", None
-        features = self._features(folded)
+        features = self._features(words, dateline_words(text))
         if features is None:
             return None, "new", None
         return self._near(features), "near", features
 
-    def _features(self, folded: str) -> _Features | None:
+    def _features(self, words: Words, skip: int) -> _Features | None:
         config = self.config
-        body = strip_dateline(folded)
-        hashes = shingle_hashes(words_of(body), config.shingle_words)
+        hashes = words.shingles(config.shingle_words, skip)
         if hashes.size < config.min_shingles:
             return None
-        full = np.unique(hashes)
+        full = distinct(hashes)
         sketch = Sketch(
             shingles=full.size,
             bottom=full[: config.sketch_size],
             head=hashes[: config.head_shingles],
-            numbers=number_hashes(body, config.number_limit),
+            numbers=words.numbers(config.number_limit, skip),
         )
         return _Features(sketch, full, self._lede(hashes))
 
@@ -224,7 +222,7 @@ class Deduper:
         shorter, longer_numbers = (new.sketch, indexed.numbers) if new_is_shorter else (indexed, new.sketch.numbers)
         missing = 1.0 - share_inside(shorter.numbers, longer_numbers)
         lede_found = (
-            share_inside(new.lede, np.union1d(indexed.head, indexed.bottom))
+            indexed.share_known(new.lede)
             if new_is_shorter
             else share_inside(self._lede(indexed.head), new.full)
         )
@@ -238,17 +236,15 @@ class Deduper:
         """Representatives always; members only while novel (a full text after its teaser, an update)."""
         if reason == "new":
             return True
-        if self._indexed[cluster] >= self.config.indexed_per_story:
+        indexed = self._indexed.get(cluster, [])
+        if len(indexed) >= self.config.indexed_per_story:
             return False
-        closest = max(
-            (compare(features.full, sketch).resemblance for c, sketch in self._sketches.values() if c == cluster),
-            default=0.0,
-        )
+        closest = max((compare(features.full, self._sketches[doc][1]).resemblance for doc in indexed), default=0.0)
         return closest < self.config.index_novel_below
 
     def _index_article(self, doc: str, cluster: str, sketch: Sketch) -> None:
         self._sketches[doc] = (cluster, sketch)
-        self._indexed[cluster] += 1
+        self._indexed.setdefault(cluster, []).append(doc)
         for key in self._index_keys(sketch):
             postings = self._index.setdefault(key, [])
             if len(postings) < self.config.posting_cap:
@@ -256,8 +252,8 @@ class Deduper:
 
     def _unindex_article(self, doc: str) -> None:
         cluster, sketch = self._sketches.pop(doc)
-        self._indexed[cluster] -= 1
-        if self._indexed[cluster] <= 0:
+        self._indexed[cluster].remove(doc)
+        if not self._indexed[cluster]:
             del self._indexed[cluster]
         for key in self._index_keys(sketch):
             postings = self._index.get(key, [])

@@ -7,16 +7,16 @@ sets, which estimates containment (teaser inside full article) directly, not onl
 Jaccard resemblance. The new article's full shingle set is at hand when it is compared,
 so a stored sketch is checked against it exactly.
 
-Hashing is vectorised: the folded word string is one byte array; a polynomial prefix sum
-(mod 2**64, uint64 wrap-around) gives every word span's hash in O(1), then a 64-bit
-finaliser mixes it and its top 32 bits are kept. No Python loop per word or shingle.
+Hashing is vectorised: the folded text is one code-point array; polynomial sums (mod
+2**64, uint64 wrap-around) hash every word at once, shingles combine word hashes, and
+the mixed top 32 bits are kept. No Python loop per word or shingle.
 """
 from __future__ import annotations
 
 import base64
-import re
+import functools
+import hashlib
 import struct
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,8 +24,8 @@ import numpy as np
 _Q = 0x9E3779B97F4A7C15  # odd, so invertible mod 2**64
 _Q_INV = pow(_Q, -1, 1 << 64)
 _HEADER = struct.Struct("<IHBB")  # shingles, bottom, head, numbers
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _EMPTY = np.empty(0, dtype=np.uint32)
+_EMPTY_64 = np.empty(0, dtype=np.uint64)
 
 
 class _PowerTables:
@@ -51,39 +51,69 @@ def _geometric(base: int, size: int) -> np.ndarray:
 _TABLES = _PowerTables()
 
 
-def _mix(values: np.ndarray) -> np.ndarray:
-    """murmur3 fmix64 finaliser: spreads polynomial-hash bits over the whole word."""
-    values = values ^ (values >> np.uint64(33))
-    values = values * np.uint64(0xFF51AFD7ED558CCD)
-    values = values ^ (values >> np.uint64(33))
-    values = values * np.uint64(0xC4CEB9FE1A85EC53)
-    return values ^ (values >> np.uint64(33))
+_MIX = np.uint64(0xFF51AFD7ED558CCD)
+_SHINGLE_WEIGHTS = [np.uint64(c) for c in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
+                                           0xA0761D6478BD642F, 0xE7037ED1A0B428DB, 0x8EBC6AF09C88C6E3, 0x589965CC75374CC3)]
 
 
-def shingle_hashes(words: str, width: int) -> np.ndarray:
-    """uint32 hashes of every `width`-word window of a single-spaced word string, in text order.
+def _top32(values: np.ndarray) -> np.ndarray:
+    """The high half of a multiply by an odd constant: the best-mixed 32 bits."""
+    return ((values * _MIX) >> np.uint64(32)).astype(np.uint32)
 
-    A text shorter than `width` words is one shingle; an empty text has none.
+
+class Words:
+    """The words of a `word_chars` array, each hashed once, position-independently.
+
+    A word's hash is the polynomial sum of its characters (one `reduceat` for all words,
+    normalised by the start position's inverse power); a shingle's hash is a weighted sum
+    of its words' hashes. No Python loop per word or per shingle.
     """
-    data = np.frombuffer(words.encode("utf-8"), dtype=np.uint8)
-    if not data.size:
-        return _EMPTY
-    gaps = np.flatnonzero(data == 32)
-    starts = np.concatenate(([0], gaps + 1))
-    ends = np.concatenate((gaps, [data.size]))
-    count = max(starts.size - width + 1, 1)
-    first, last = starts[:count], ends[-count:]
-    powers, inverse = _TABLES.get(data.size)
-    prefix = np.zeros(data.size + 1, dtype=np.uint64)
-    np.cumsum(data * powers[: data.size], out=prefix[1:])
-    spans = (prefix[last] - prefix[first]) * inverse[first]
-    return (_mix(spans) >> np.uint64(32)).astype(np.uint32)
+
+    def __init__(self, chars: np.ndarray) -> None:
+        in_word = np.zeros(chars.size + 1, dtype=bool)
+        np.not_equal(chars, 0, out=in_word[1:])
+        starts = np.flatnonzero(in_word[1:] > in_word[:-1])
+        powers, inverse = _TABLES.get(chars.size)
+        # Non-word characters are 0, so each segment start..next start sums one word's characters.
+        sums = np.add.reduceat(chars * powers[: chars.size], starts) if starts.size else _EMPTY_64
+        self.hashes = sums * inverse.take(starts)
+        self.numeric = chars.take(starts) <= 0x39  # word characters below '9' are digits
+
+    @property
+    def count(self) -> int:
+        return self.hashes.size
+
+    def digest(self) -> str:
+        """32-hex-digit blake2b-128 of the word sequence: the exact-content fingerprint."""
+        return hashlib.blake2b(self.hashes.tobytes(), digest_size=16).hexdigest()
+
+    def shingles(self, width: int, skip: int = 0) -> np.ndarray:
+        """uint32 hashes of every `width`-word window from word `skip` on, in text order.
+
+        Fewer than `width` words left make one shingle; no words, no shingle.
+        """
+        skip = min(skip, max(self.count - width, 0))
+        words = self.hashes[skip:]
+        windows = max(words.size - width + 1, 1 if words.size else 0)
+        combined = words[:windows] * _SHINGLE_WEIGHTS[0]
+        for offset in range(1, min(width, words.size)):
+            combined += words[offset : offset + windows] * _SHINGLE_WEIGHTS[offset]
+        return _top32(combined)
+
+    def numbers(self, limit: int, skip: int = 0) -> np.ndarray:
+        """Sorted distinct hashes of the words from `skip` on that start with a digit (the `limit` smallest)."""
+        return distinct(_top32(self.hashes[skip:][self.numeric[skip:]]))[:limit]
 
 
-def number_hashes(folded: str, limit: int) -> np.ndarray:
-    """Sorted uint32 hashes of the distinct numbers in a folded text (the `limit` smallest)."""
-    found = {zlib.crc32(n.encode()) for n in _NUMBER.findall(folded)}
-    return np.array(sorted(found)[:limit], dtype=np.uint32)
+def distinct(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (cheaper than np.unique on arrays this small)."""
+    ordered = np.sort(values)
+    if ordered.size < 2:
+        return ordered
+    keep = np.empty(ordered.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,6 +137,17 @@ class Sketch:
         values = np.frombuffer(raw, dtype=np.uint32, offset=_HEADER.size)
         bottom, head, numbers = np.split(values, np.cumsum(sizes)[:2])
         return cls(shingles, bottom, head, numbers)
+
+    @functools.cached_property
+    def sorted_head(self) -> np.ndarray:
+        return np.sort(self.head)
+
+    def share_known(self, values: np.ndarray) -> float:
+        """Fraction of `values` (shingle hashes) seen in this sketch's head or bottom sample."""
+        if not values.size:
+            return 1.0
+        found = _members(values, self.sorted_head) | _members(values, self.bottom)
+        return float(np.count_nonzero(found)) / values.size
 
     @property
     def threshold(self) -> int:
@@ -140,10 +181,19 @@ def compare(full: np.ndarray, sketch: Sketch) -> Overlap:
     union = sampled_new + sketch.bottom.size - shared
     return Overlap(
         resemblance=shared / union,
-        new_inside=shared / max(sampled_new, 1),
+        new_inside=_inside(full, sketch),
         indexed_inside=shared / sketch.bottom.size,
         shared=shared,
     )
+
+
+def _inside(full: np.ndarray, sketch: Sketch) -> float:
+    """Share of `full` inside the sketched text: counted exactly for shingles of its head
+    (a teaser is the head of its article), estimated from the bottom sample beyond it."""
+    rest = full[~_members(full, sketch.sorted_head)]
+    sampled = rest[: int(np.searchsorted(rest, sketch.threshold, side="right"))]
+    found_beyond = np.count_nonzero(_members(sampled, sketch.bottom)) / sampled.size * rest.size if sampled.size else 0.0
+    return (full.size - rest.size + found_beyond) / full.size
 
 
 def share_inside(values: np.ndarray, sorted_set: np.ndarray) -> float:
@@ -154,7 +204,4 @@ def share_inside(values: np.ndarray, sorted_set: np.ndarray) -> float:
 
 
 def _members(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    if not sorted_set.size:
-        return np.zeros(values.size, dtype=bool)
-    index = np.minimum(np.searchsorted(sorted_set, values), sorted_set.size - 1)
-    return sorted_set[index] == values
+    return sorted_set.searchsorted(values, side="right") > sorted_set.searchsorted(values)

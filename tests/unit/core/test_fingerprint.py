@@ -1,8 +1,8 @@
 import numpy as np
 
 from newsmon.core.fingerprint import content_hash
-from newsmon.core.minhash import Sketch, compare, shingle_hashes
-from newsmon.core.text import html_to_text
+from newsmon.core.minhash import Sketch, Words, compare
+from newsmon.core.text import html_to_text, word_chars
 
 TEXT = "Iran and Russia signed the “strategic” treaty in Moscow on Friday, officials said."
 
@@ -17,11 +17,22 @@ def test_content_hash_changes_with_content():
     assert content_hash(TEXT) != content_hash(TEXT.replace("Friday", "Monday"))
 
 
+def shingle_hashes(text: str, width: int, skip: int = 0) -> np.ndarray:
+    return Words(word_chars(text)).shingles(width, skip)
+
+
 def test_shingle_hashes_do_not_depend_on_position():
     hashes = shingle_hashes("a b c d e", 2)
     assert hashes.dtype == np.uint32 and hashes.size == 4
     assert shingle_hashes("x a b", 2)[1] == hashes[0]
+    assert np.array_equal(shingle_hashes("DATE LINE - a b c d e", 2, skip=2), hashes)
     assert shingle_hashes("a b", 4).size == 1 and shingle_hashes("", 4).size == 0
+
+
+def test_numbers_are_hashed_as_whole_tokens():
+    words = Words(word_chars("rose 3% to 1,050,000 rials, 12 more than 1.050.000"))
+    assert words.numbers(8).size == 5  # 3, 1, 050, 000, 12
+    assert words.numbers(2).size == 2
 
 
 def _full(words: str) -> np.ndarray:

@@ -1,4 +1,4 @@
-from newsmon.core.text import detect_language, fold_text, html_to_text, strip_dateline
+from newsmon.core.text import dateline_words, detect_language, fold_text, html_to_text, word_chars
 
 
 def test_html_to_text_keeps_paragraphs_and_drops_code():
@@ -33,13 +33,19 @@ def test_detect_language_by_script():
     assert detect_language("12345 !!") == ""
 
 
-def test_strip_dateline_variants():
+def test_word_chars_blanks_everything_but_words():
+    chars = word_chars("“Iran’s”  1,3 — كِتاب!")
+    assert chars.tobytes().decode("utf-32-le").replace("\0", " ") == " iran s   1 3   کتاب "
+    assert word_chars("").size == 0
+
+
+def test_dateline_words_counts_the_dateline():
     cases = {
-        "TEHRAN, Nov. 8 (Agency) - Russian officials said": "russian officials said",
-        "МОСКВА, 8 ноября — РИА Новости. Россия": "риа новости. россия",
-        "Москва. 8 ноября. /ТАСС/. Россия и Иран": "россия и иран",
-        "تهران - ایرنا - رئیس جمهور گفت": "رئیس جمهور گفت",
-        "Iran-Russia ties grow as officials meet": "iran-russia ties grow as officials meet",
+        "TEHRAN, Nov. 8 (Agency) - Russian officials said": 4,
+        "МОСКВА, 8 ноября — РИА Новости. Россия": 3,
+        "Москва. 8 ноября. /ТАСС/. Россия и Иран": 4,
+        "تهران - ایرنا - رئیس جمهور گفت": 2,
+        "Iran-Russia ties grow as officials meet": 0,
     }
-    for text, body in cases.items():
-        assert strip_dateline(fold_text(text)) == body
+    for text, words in cases.items():
+        assert dateline_words(text) == words, text
