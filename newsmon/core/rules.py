@@ -1,23 +1,24 @@
 """Topic tagging: compile schemas/topics.yaml once, then tag articles in one cheap pass.
 
-Why this shape: tagging runs on every article in the stream, so matching is one Aho–Corasick
-scan for the terms rules are anchored on; the context terms (proximity, co-occurrence) are
-scanned only for the few articles where an anchor appears. Every match names the rule that
-fired ("bushehr:en.plant-near-bushehr") so an analyst can see why an article carries a topic.
+Why this shape: tagging runs on every article in the stream, so an article costs one
+Aho–Corasick scan over every term of every rule. From the raw matches the set of term lists
+present is taken first (no per-hit work); only if some rule's anchor, `near` and `with` lists
+all occur are word boundaries checked and word distances counted. Every match names the rule that fired
+("bushehr:en.plant-near-bushehr") so an analyst can see why an article carries a topic.
 
 The rule language itself is described at the top of schemas/topics.yaml and in docs/tagging.md.
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-import ahocorasick_rs
-
-from newsmon.core.rules_file import RuleFile, RuleFileError, RuleSpec, TermSpec, read_rule_file
-from newsmon.core.rules_terms import prepare_text, surface_forms
+from newsmon.core.rules_file import RuleFile, RuleFileError, RuleSpec, read_rule_file
+from newsmon.core.rules_scan import Hit, Scanner, words_between
+from newsmon.core.rules_terms import prepare
 
 __all__ = [
     "ExampleFailure",
@@ -30,10 +31,8 @@ __all__ = [
     "load_rules",
 ]
 
-# A window of N words spans at most this many characters per word; beyond it, skip counting.
-_MAX_WORD_CHARS = 40
-
-Hits = dict[int, list[tuple[int, str]]]  # term-list index -> [(char offset, language)]
+# Beyond this many bytes per word of a window, two positions are not worth counting words between.
+_MAX_BYTES_PER_WORD = 64
 
 
 class TopicMatch(NamedTuple):
@@ -46,46 +45,61 @@ class TopicMatch(NamedTuple):
         return f"{self.topic}:{self.rule}"
 
 
-@dataclass(frozen=True)
 class _Rule:
-    topic: str
-    id: str
-    match: tuple[int, ...]
-    near: tuple[tuple[int, int], ...]
-    not_near: tuple[tuple[int, int], ...]
-    with_: tuple[int, ...]
-    without: tuple[int, ...]
+    """A compiled rule: the term-list indexes of its anchor and conditions."""
 
-    @property
-    def needs_context(self) -> bool:
-        return bool(self.near or self.not_near or self.with_ or self.without)
+    def __init__(self, spec: RuleSpec, index: dict[str, int]) -> None:
+        self.topic = spec.topic
+        self.id = spec.id
+        self.match = tuple(index[n] for n in spec.match)
+        self.near = tuple((index[n], w) for n, w in spec.near)
+        self.not_near = tuple((index[n], w) for n, w in spec.not_near)
+        self.with_ = tuple(index[n] for n in spec.with_)
+        self.without = tuple(index[n] for n in spec.without)
+        self.positional = frozenset(self.match + tuple(lst for lst, _ in self.near + self.not_near))
+
+    def possible(self, present: set[int]) -> bool:
+        """Cheap necessary condition on the lists with any raw match at all."""
+        return (
+            any(m in present for m in self.match)
+            and all(lst in present for lst, _ in self.near)
+            and (not self.with_ or any(lst in present for lst in self.with_))
+        )
+
+    def fire(self, b: bytes, hits: dict[int, list[Hit]], exists: Callable[[int], bool]) -> str:
+        """The language of the first anchor occurrence meeting every condition, or ""."""
+        if self.with_ and not any(exists(lst) for lst in self.with_):
+            return ""
+        if any(exists(lst) for lst in self.without):
+            return ""
+        for list_id in self.match:
+            for pos, language in hits.get(list_id, ()):
+                if all(_within(b, pos, hits.get(lst), w) for lst, w in self.near) and not any(
+                    _within(b, pos, hits.get(lst), w) for lst, w in self.not_near
+                ):
+                    return language
+        return ""
 
 
-class _Scanner:
-    """One automaton over the surface forms of a group of term lists."""
-
-    def __init__(self, terms: list[TermSpec], list_index: dict[str, int]) -> None:
-        payloads: dict[str, set[tuple[int, str, bool]]] = defaultdict(set)
-        for spec in terms:
-            entry = (list_index[spec.list_name], spec.language, spec.term.stem)
-            for form in surface_forms(spec.term):
-                payloads[form].add(entry)
-        self.keys = sorted(payloads)
-        self.payloads = [tuple(payloads[k]) for k in self.keys]
-        self.automaton = ahocorasick_rs.AhoCorasick(self.keys) if self.keys else None
-
-    def scan(self, s: str, hits: Hits) -> None:
-        if self.automaton is None:
-            return
-        n = len(s)
-        payloads = self.payloads
-        for index, start, end in self.automaton.find_matches_as_indexes(s, overlapping=True):
-            if start and s[start - 1].isalnum():
-                continue
-            open_end = end < n and s[end].isalnum()
-            for list_id, language, stem in payloads[index]:
-                if stem or not open_end:
-                    hits.setdefault(list_id, []).append((start, language))
+def _within(b: bytes, pos: int, others: list[Hit] | None, within: int) -> bool:
+    """True if any occurrence in `others` (sorted by offset) starts within `within` words of `pos`."""
+    if not others:
+        return False
+    limit = within * _MAX_BYTES_PER_WORD
+    middle = bisect_left(others, (pos, ""))
+    for i in range(middle - 1, -1, -1):
+        other = others[i][0]
+        if pos - other > limit:
+            break
+        if words_between(b, other, pos) <= within:
+            return True
+    for i in range(middle, len(others)):
+        other = others[i][0]
+        if other - pos > limit:
+            break
+        if words_between(b, pos, other) <= within:
+            return True
+    return False
 
 
 @dataclass
@@ -95,8 +109,7 @@ class RuleSet:
     path: Path
     source: RuleFile
     _rules: list[_Rule] = field(repr=False)
-    _anchors: _Scanner = field(repr=False)
-    _context: _Scanner = field(repr=False)
+    _scanner: Scanner = field(repr=False)
 
     @property
     def topics(self) -> list[str]:
@@ -104,60 +117,45 @@ class RuleSet:
 
     @property
     def key_count(self) -> int:
-        """How many literal keys the automata hold (a size figure for benchmarks)."""
-        return len(self._anchors.keys) + len(self._context.keys)
+        """Literal keys in the main automaton (a size figure for benchmarks)."""
+        return self._scanner.size
 
     def tag(self, title: str, text: str, language: str = "") -> list[TopicMatch]:
-        """Every (topic, rule) that matches, in rule-file order.
+        """One match per topic found: the first of its rules, in file order, that fires.
 
         `language` ("en", "ru", "fa" or "" for unknown) only selects text normalisation;
         every language's terms are always looked for, so a mislabelled article still tags.
         """
-        s = prepare_text(title, text, language)
-        hits: Hits = {}
-        self._anchors.scan(s, hits)
-        if not hits:
+        b = prepare(title, text, language)
+        matches = self._scanner.matches(b)
+        if not matches:
             return []
-        candidates = [r for r in self._rules if any(m in hits for m in r.match)]
-        if any(r.needs_context for r in candidates):
-            self._context.scan(s, hits)
-        matches: list[TopicMatch] = []
-        for rule in candidates:
-            language_fired = _fire(rule, s, hits)
-            if language_fired:
-                matches.append(TopicMatch(rule.topic, f"{language_fired}.{rule.id}"))
-        return matches
+        present = self._scanner.lists_present(matches)
+        possible = [rule for rule in self._rules if rule.possible(present)]
+        if not possible:
+            return []
+        scanner = self._scanner
+        hits = scanner.hits(b, matches, set().union(*(rule.positional for rule in possible)))
+        known: dict[int, bool] = {}
+
+        def exists(list_id: int) -> bool:
+            if list_id in hits:
+                return True
+            if list_id not in known:
+                known[list_id] = list_id in present and scanner.exists(b, matches, list_id)
+            return known[list_id]
+
+        found: dict[str, TopicMatch] = {}
+        for rule in possible:
+            if rule.topic not in found:
+                language_fired = rule.fire(b, hits, exists)
+                if language_fired:
+                    found[rule.topic] = TopicMatch(rule.topic, f"{language_fired}.{rule.id}")
+        return list(found.values())
 
     def topics_of(self, title: str, text: str, language: str = "") -> list[str]:
-        """Distinct topics in rule-file order (what Article.topics holds)."""
-        return list(dict.fromkeys(m.topic for m in self.tag(title, text, language)))
-
-
-def _fire(rule: _Rule, s: str, hits: Hits) -> str:
-    """The language of the first anchor occurrence that satisfies the rule, or ""."""
-    if rule.with_ and not any(lst in hits for lst in rule.with_):
-        return ""
-    if any(lst in hits for lst in rule.without):
-        return ""
-    for list_id in rule.match:
-        for pos, language in hits.get(list_id, ()):
-            if all(_near(s, pos, hits.get(lst), within) for lst, within in rule.near) and not any(
-                _near(s, pos, hits.get(lst), within) for lst, within in rule.not_near
-            ):
-                return language
-    return ""
-
-
-def _near(s: str, pos: int, others: list[tuple[int, str]] | None, within: int) -> bool:
-    """True if any occurrence in `others` starts within `within` words of `pos`."""
-    if not others:
-        return False
-    limit = within * _MAX_WORD_CHARS
-    for other, _ in others:
-        lo, hi = (pos, other) if pos <= other else (other, pos)
-        if hi - lo <= limit and s.count(" ", lo, hi) + s.count("\n", lo, hi) <= within:
-            return True
-    return False
+        """Topics in rule-file order (what Article.topics holds)."""
+        return [m.topic for m in self.tag(title, text, language)]
 
 
 def load_rules(path: Path | None = None) -> RuleSet:
@@ -167,30 +165,12 @@ def load_rules(path: Path | None = None) -> RuleSet:
 
         path = schema_path("topics.yaml")
     source = read_rule_file(Path(path))
-    list_names = sorted({t.list_name for t in source.terms})
-    list_index = {name: i for i, name in enumerate(list_names)}
-    rules = [_compile_rule(spec, list_index) for topic in source.topics for spec in topic.rules]
-    anchor_ids = {i for r in rules for i in r.match}
-    anchor_terms = [t for t in source.terms if list_index[t.list_name] in anchor_ids]
-    context_terms = [t for t in source.terms if list_index[t.list_name] not in anchor_ids]
+    index = {name: i for i, name in enumerate(sorted({t.list_name for t in source.terms}))}
     return RuleSet(
         path=Path(path),
         source=source,
-        _rules=rules,
-        _anchors=_Scanner(anchor_terms, list_index),
-        _context=_Scanner(context_terms, list_index),
-    )
-
-
-def _compile_rule(spec: RuleSpec, index: dict[str, int]) -> _Rule:
-    return _Rule(
-        topic=spec.topic,
-        id=spec.id,
-        match=tuple(index[n] for n in spec.match),
-        near=tuple((index[n], w) for n, w in spec.near),
-        not_near=tuple((index[n], w) for n, w in spec.not_near),
-        with_=tuple(index[n] for n in spec.with_),
-        without=tuple(index[n] for n in spec.without),
+        _rules=[_Rule(spec, index) for topic in source.topics for spec in topic.rules],
+        _scanner=Scanner(source.terms, index),
     )
 
 
