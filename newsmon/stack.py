@@ -180,3 +180,18 @@ async def wait_drained(settings: Settings, stack: Stack | None = None, timeout: 
             return True
         await asyncio.sleep(1.0)
     return False
+
+
+async def alert_counts(settings: Settings, topic_ids: list[str]) -> dict[str, int]:
+    """Messages kept on each alerts.<topic-id> topic (story and breaking-volume alerts)."""
+    consumer = AIOKafkaConsumer(**kafka_client_kwargs(settings))
+    await consumer.start()
+    try:
+        counts = {}
+        for topic_id in topic_ids:
+            name = settings.alerts_topic(topic_id)
+            partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
+            counts[topic_id] = sum((await consumer.end_offsets(partitions)).values()) if partitions else 0
+        return counts
+    finally:
+        await consumer.stop()

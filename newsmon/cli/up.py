@@ -11,13 +11,14 @@ import asyncio
 import logging
 import signal
 import socket
-from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from newsmon.log import kv
+from newsmon.samples import sample_feed_urls
 from newsmon.settings import Settings
-from newsmon.stack import Stack, StackError, ensure_topics, wait_drained
+from newsmon.es.stats import print_summary
+from newsmon.stack import Stack, StackError, alert_counts, ensure_topics, wait_drained
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +30,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--demo", action="store_true", help="bundled sample feeds when offline, then a summary")
     parser.add_argument("--once", action="store_true", help="one collection pass, wait until processed, print the summary, exit")
     parser.set_defaults(func=run)
-
-
-def sample_feeds() -> list[str]:
-    folder = Path(str(resources.files("newsmon").joinpath("samples", "feeds")))
-    return [path.resolve().as_uri() for path in sorted(folder.glob("*.xml"))]
 
 
 def network_reachable(feeds: list[str], timeout: float = 3.0) -> bool:
@@ -54,7 +50,7 @@ def choose_feeds(args: argparse.Namespace, settings: Settings) -> list[str]:
         return args.feeds
     if args.demo and not network_reachable(settings.feeds):
         log.info(kv(event="offline", detail="network unreachable: using the bundled sample feeds"))
-        return sample_feeds()
+        return sample_feed_urls()
     return settings.feeds
 
 
@@ -69,7 +65,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        return loop.run_until_complete(serve(stack, stop, once=args.once))
+        return loop.run_until_complete(serve(stack, stop, summary=args.demo or args.once, once=args.once))
     except StackError as exc:
         log.error(kv(event="stack-failed", error=exc))
         return 1
@@ -78,23 +74,24 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         loop.close()
 
 
-async def serve(stack: Stack, stop: asyncio.Event, once: bool) -> int:
+async def serve(stack: Stack, stop: asyncio.Event, summary: bool, once: bool) -> int:
     from collectors.run import collect_once, run_collectors
     from newsmon.core.rules import load_rules
-    from newsmon.es.stats import print_summary
 
     settings = await asyncio.to_thread(stack.start_servers)
     await asyncio.to_thread(stack.wait_reachable)
-    await ensure_topics(settings, load_rules(settings.topic_rules).topics)
+    topic_ids = load_rules(settings.topic_rules).topics
+    await ensure_topics(settings, topic_ids)
     stack.start_worker()
     log.info(kv(event="up", kafka=settings.kafka_bootstrap_servers, elasticsearch=settings.elasticsearch_url,
                 live=f"http://{settings.web_host}:{settings.web_port}/", feeds=len(settings.feeds)))
-    if once:
+    if summary:  # first pass in the foreground, then say what the monitor holds
         await collect_once(settings, settings.feeds)
         drained = await wait_drained(settings, stack)
-        stack.check_worker()
-        await asyncio.to_thread(print_summary, settings, drained)
-        return 0
+        await asyncio.to_thread(print_summary, settings, drained, await alert_counts(settings, topic_ids))
+        if once:
+            return 0
+        print(f"\nStill running: polling {len(settings.feeds)} feeds every {settings.poll_interval_seconds:.0f}s. Ctrl-C stops.", flush=True)
     collectors = asyncio.create_task(run_collectors(settings, settings.feeds, stop))
     while not stop.is_set():
         stack.check_worker()

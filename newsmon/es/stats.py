@@ -56,7 +56,7 @@ def read_summary(client: Elasticsearch, settings: Settings) -> Summary:
 
 def print_summary(settings: Settings, drained: bool, alerts: dict[str, int] | None = None) -> Summary:
     summary = read_summary(make_client(settings), settings)
-    console = Console(stderr=False)
+    console = Console(soft_wrap=True)
     console.print(f"\n[bold]newsmon summary[/bold]{'' if drained else ' (worker still busy: counts may grow)'}")
     console.print(
         f"  {summary.articles} articles indexed in '{settings.index_alias}' "
@@ -73,7 +73,7 @@ def print_summary(settings: Settings, drained: bool, alerts: dict[str, int] | No
     console.print(
         "\nWhere to look next:\n"
         f"  live page       http://{settings.web_host}:{settings.web_port}/\n"
-        f"  search          newsmon search 'Bushehr' --since 30d\n"
+        f"  search          newsmon search Bushehr --topic bushehr\n"
         f"  alerts          newsmon alerts subscribe snapback bushehr north-south-corridor --from-beginning\n"
         f"  Elasticsearch   {settings.elasticsearch_url}/{settings.index_alias}/_search\n"
         f"  Kibana          newsmon kibana import --url http://localhost:5601  (then open the 'News monitor' dashboard)",
