@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import time
+import timeit
 from pathlib import Path
 
 from newsmon.core.rules import RuleSet, load_rules
@@ -64,10 +65,16 @@ def time_per_article(rules: RuleSet, articles: list[tuple[str, str]], rounds: in
     return best
 
 
+def reference_loop_us() -> float:
+    """Time of a fixed pure-Python loop, to compare figures taken on different machines."""
+    return min(timeit.repeat("sum(range(1000))", number=2000, repeat=7)) / 2000 * 1e6
+
+
 def figures() -> dict[str, float]:
     started = time.perf_counter()
     rules = load_rules()
-    out: dict[str, float] = {"tagging_compile_s": time.perf_counter() - started, "tagging_keys": rules.key_count}
+    out: dict[str, float] = {"tagging_compile_s": time.perf_counter() - started, "tagging_keys": rules.key_count,
+                             "tagging_reference_loop_us": reference_loop_us()}
     groups = {
         "seeds_en": seed_articles(),
         "off_topic_en": off_topic_articles(),
@@ -89,6 +96,7 @@ def main() -> None:
     result = figures()
     print(f"rules: {len(rules.topics)} topics, {int(result['tagging_keys'])} literal keys, "
           f"compiled in {result['tagging_compile_s'] * 1000:.0f} ms")
+    print(f"machine reference: sum(range(1000)) takes {result['tagging_reference_loop_us']:.1f} µs")
     print(f"{'articles':<14} {'µs/article':>11} {'articles/s':>11}")
     for name in ("seeds_en", "off_topic_en", "dense_en", "dense_ru", "dense_fa"):
         print(f"{name:<14} {result[f'tagging_{name}_us']:>11.1f} {result[f'tagging_{name}_per_s']:>11.0f}")

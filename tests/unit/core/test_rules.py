@@ -147,7 +147,6 @@ def test_near_counts_words_both_ways(tmp_path: Path) -> None:
 
 
 def test_not_near_vetoes_only_the_nearby_occurrence(tmp_path: Path) -> None:
-    body = MINIMAL + "        not_near: {club: 1}\n" + "      club: {en: [club]}\n"
     body = MINIMAL.replace("      plant:", "      club: {en: [club]}\n      plant:") + "        not_near: {club: 1}\n"
     demo = load_rules(write_rules(tmp_path, body))
     assert not demo.tag("", "Bushehr club reactor")
