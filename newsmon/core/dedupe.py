@@ -17,14 +17,16 @@ in memory and rebuilt by `rebuild()` after a restart or recovery.
 """
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import chain
 
 import numpy as np
 
-from newsmon.core.minhash import Sketch, Words, compare, distinct, lede, share_inside
+from newsmon.core.minhash import Sketch, Words, distinct, indexed_inside, lede, new_inside, resemblance, share_inside
 from newsmon.core.text import dateline_words, detect_language, word_chars
 from newsmon.core.urls import article_id as url_id
 
@@ -42,7 +44,7 @@ class DedupeConfig:
     number_limit: int = 32  # distinct numbers kept per indexed article
     index_keys: int = 16  # smallest sampled hashes put in the candidate index
     lede_keys: int = 4  # lede hashes put in the candidate index
-    posting_cap: int = 64  # a hash shared by more articles is boilerplate: stop indexing it
+    posting_cap: int = 16  # a hash shared by this many articles is boilerplate: ignored as a key
     candidates: int = 8  # best-hit candidates verified per article
     min_shingles: int = 8  # shorter texts are matched exactly only
     containment: float = 0.8  # shorter text's share inside the longer ...
@@ -181,10 +183,10 @@ class Deduper:
         if hashes.size < config.min_shingles:
             return None
         full = distinct(hashes)
-        sketch = Sketch(
+        sketch = Sketch(  # copies: a slice would keep the whole article's arrays alive in the index
             shingles=full.size,
-            bottom=full[: config.sketch_size],
-            head=hashes[: config.head_shingles],
+            bottom=full[: config.sketch_size].copy(),
+            head=hashes[: config.head_shingles].copy(),
             numbers=words.numbers(config.number_limit, skip),
         )
         return _Features(sketch, full, self._lede(hashes))
@@ -203,20 +205,20 @@ class Deduper:
         return best
 
     def _candidates(self, sketch: Sketch) -> list[str]:
+        """Indexed articles sharing at least two index keys, most shared first. Keys whose
+        posting list is full are boilerplate or stock phrases and are not counted."""
         keys = sketch.bottom.tolist() + self._lede(sketch.head)[: self.config.lede_keys].tolist()
-        hits: Counter[str] = Counter()
-        for postings in map(self._index.get, keys):
-            if postings:
-                hits.update(postings)
-        return [doc for doc, _ in hits.most_common(self.config.candidates)]
+        cap = self.config.posting_cap
+        postings = (p for p in map(self._index.get, keys) if p and len(p) < cap)
+        hits = Counter(chain.from_iterable(postings))
+        return [doc for doc, count in hits.most_common(self.config.candidates) if count >= 2]
 
     def _match(self, new: _Features, indexed: Sketch) -> float:
         """Similarity score (> 0) if the two are one story: the shorter text, its lede included,
         lies inside the longer one, and the facts (numbers) of the shorter are all there."""
         config = self.config
-        overlap = compare(new.full, indexed)
         new_is_shorter = new.sketch.shingles <= indexed.shingles
-        contained = overlap.new_inside if new_is_shorter else overlap.indexed_inside
+        contained = new_inside(new.full, indexed) if new_is_shorter else indexed_inside(new.full, indexed)
         if contained < config.containment:
             return 0.0
         shorter, longer_numbers = (new.sketch, indexed.numbers) if new_is_shorter else (indexed, new.sketch.numbers)
@@ -228,7 +230,7 @@ class Deduper:
         )
         if missing > config.number_mismatch or lede_found < config.lede_match:
             return 0.0
-        return contained + overlap.resemblance
+        return contained
 
     # ---- derived index ---------------------------------------------------------------------
 
@@ -239,7 +241,7 @@ class Deduper:
         indexed = self._indexed.get(cluster, [])
         if len(indexed) >= self.config.indexed_per_story:
             return False
-        closest = max((compare(features.full, self._sketches[doc][1]).resemblance for doc in indexed), default=0.0)
+        closest = max((resemblance(features.full, self._sketches[doc][1]) for doc in indexed), default=0.0)
         return closest < self.config.index_novel_below
 
     def _index_article(self, doc: str, cluster: str, sketch: Sketch) -> None:
@@ -299,8 +301,13 @@ def _decision(article_id: str, cluster: str, reason: str) -> Decision:
     return Decision(cluster, cluster if duplicate else None, duplicate, reason)
 
 
+@functools.lru_cache(maxsize=4)
+def _iso_second(second: int) -> str:
+    return datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _iso_second(int(epoch))
 
 
 def _epoch(iso: str) -> float:

@@ -162,36 +162,26 @@ def lede(ordered: np.ndarray, skip: int, size: int) -> np.ndarray:
     return ordered[start : start + size]
 
 
-@dataclass(frozen=True, eq=False)
-class Overlap:
-    """Estimated overlap of a new article (full shingle set) with an indexed sketch."""
-
-    resemblance: float  # Jaccard |A∩B| / |A∪B|
-    new_inside: float  # share of the new article's shingles found in the indexed one
-    indexed_inside: float  # share of the indexed article's shingles found in the new one
-    shared: int  # sampled shingles seen in both (the evidence behind the estimates)
+def resemblance(full: np.ndarray, sketch: Sketch) -> float:
+    """Jaccard resemblance of a sorted distinct shingle set and a sketched text, both cut at
+    the sketch's threshold (consistent samples of both sets)."""
+    shared = np.count_nonzero(_members(sketch.bottom, full))
+    sampled = int(full.searchsorted(sketch.threshold, side="right"))
+    return shared / max(sampled + sketch.bottom.size - shared, 1)
 
 
-def compare(full: np.ndarray, sketch: Sketch) -> Overlap:
-    """Overlap of a sorted unique shingle set with a sketch, cut at the sketch's threshold."""
-    if not full.size or not sketch.bottom.size:
-        return Overlap(0.0, 0.0, 0.0, 0)
-    shared = int(np.count_nonzero(_members(sketch.bottom, full)))
-    sampled_new = int(np.searchsorted(full, sketch.threshold, side="right"))
-    union = sampled_new + sketch.bottom.size - shared
-    return Overlap(
-        resemblance=shared / union,
-        new_inside=_inside(full, sketch),
-        indexed_inside=shared / sketch.bottom.size,
-        shared=shared,
-    )
+def indexed_inside(full: np.ndarray, sketch: Sketch) -> float:
+    """Share of the sketched text found in `full`: its bottom sample checked exactly."""
+    return np.count_nonzero(_members(sketch.bottom, full)) / max(sketch.bottom.size, 1)
 
 
-def _inside(full: np.ndarray, sketch: Sketch) -> float:
+def new_inside(full: np.ndarray, sketch: Sketch) -> float:
     """Share of `full` inside the sketched text: counted exactly for shingles of its head
     (a teaser is the head of its article), estimated from the bottom sample beyond it."""
+    if not full.size:
+        return 0.0
     rest = full[~_members(full, sketch.sorted_head)]
-    sampled = rest[: int(np.searchsorted(rest, sketch.threshold, side="right"))]
+    sampled = rest[: int(rest.searchsorted(sketch.threshold, side="right"))]
     found_beyond = np.count_nonzero(_members(sampled, sketch.bottom)) / sampled.size * rest.size if sampled.size else 0.0
     return (full.size - rest.size + found_beyond) / full.size
 
