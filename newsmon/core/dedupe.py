@@ -31,6 +31,7 @@ from newsmon.core.text import dateline_words, detect_language, word_chars
 from newsmon.core.urls import article_id as url_id
 
 DAY = 86400.0
+_STOCK_PHRASE: tuple = ()  # index value of a key too common to point at anything (falsy: skipped)
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class DedupeConfig:
     number_limit: int = 32  # distinct numbers kept per indexed article
     index_keys: int = 16  # smallest sampled hashes put in the candidate index
     lede_keys: int = 4  # lede hashes put in the candidate index
-    posting_cap: int = 16  # a hash shared by this many articles is boilerplate: ignored as a key
+    posting_cap: int = 16  # a key shared by this many articles is a stock phrase: dropped from the index
     candidates: int = 8  # best-hit candidates verified per article
     min_shingles: int = 8  # shorter texts are matched exactly only
     containment: float = 0.8  # shorter text's share inside the longer ...
@@ -205,12 +206,9 @@ class Deduper:
         return best
 
     def _candidates(self, sketch: Sketch) -> list[str]:
-        """Indexed articles sharing at least two index keys, most shared first. Keys whose
-        posting list is full are boilerplate or stock phrases and are not counted."""
+        """Indexed articles sharing at least two index keys, most shared first."""
         keys = sketch.bottom.tolist() + self._lede(sketch.head)[: self.config.lede_keys].tolist()
-        cap = self.config.posting_cap
-        postings = (p for p in map(self._index.get, keys) if p and len(p) < cap)
-        hits = Counter(chain.from_iterable(postings))
+        hits = Counter(chain.from_iterable(filter(None, map(self._index.get, keys))))
         return [doc for doc, count in hits.most_common(self.config.candidates) if count >= 2]
 
     def _match(self, new: _Features, indexed: Sketch) -> float:
@@ -249,7 +247,9 @@ class Deduper:
         self._indexed.setdefault(cluster, []).append(doc)
         for key in self._index_keys(sketch):
             postings = self._index.setdefault(key, [])
-            if len(postings) < self.config.posting_cap:
+            if len(postings) >= self.config.posting_cap - 1:
+                self._index[key] = _STOCK_PHRASE
+            elif postings is not _STOCK_PHRASE:
                 postings.append(doc)
 
     def _unindex_article(self, doc: str) -> None:
@@ -258,11 +258,11 @@ class Deduper:
         if not self._indexed[cluster]:
             del self._indexed[cluster]
         for key in self._index_keys(sketch):
-            postings = self._index.get(key, [])
-            if doc in postings:
+            postings = self._index.get(key)
+            if postings and doc in postings:
                 postings.remove(doc)
-            if not postings:
-                self._index.pop(key, None)
+                if not postings:
+                    del self._index[key]
 
     def _index_keys(self, sketch: Sketch) -> list[int]:
         return sketch.bottom[: self.config.index_keys].tolist() + self._lede(sketch.head)[: self.config.lede_keys].tolist()
