@@ -1,9 +1,10 @@
 """Topic tagging: compile schemas/topics.yaml once, then tag articles in one cheap pass.
 
 Why this shape: tagging runs on every article in the stream, so an article costs one
-Aho–Corasick scan over every term of every rule. From the raw matches the set of term lists
-present is taken first (no per-hit work); only if some rule's anchor, `near` and `with` lists
-all occur are word boundaries checked and word distances counted. Every match names the rule that fired
+Aho–Corasick scan over the anchor and proximity terms of all rules. From the raw matches the
+set of term lists present is taken first (no per-hit work); only if some rule's anchor and
+`near` lists all occur are word boundaries checked and word distances counted, and only a
+rule whose proximity conditions hold has the text scanned for its `with`/`without` lists. Every match names the rule that fired
 ("bushehr:en.plant-near-bushehr") so an analyst can see why an article carries a topic.
 
 The rule language itself is described at the top of schemas/topics.yaml and in docs/tagging.md.
@@ -57,26 +58,24 @@ class _Rule:
         self.with_ = tuple(index[n] for n in spec.with_)
         self.without = tuple(index[n] for n in spec.without)
         self.positional = frozenset(self.match + tuple(lst for lst, _ in self.near + self.not_near))
+        self._anchor_set = frozenset(self.match)
+        self._near_set = frozenset(lst for lst, _ in self.near)
 
     def possible(self, present: set[int]) -> bool:
-        """Cheap necessary condition on the lists with any raw match at all."""
-        return (
-            any(m in present for m in self.match)
-            and all(lst in present for lst, _ in self.near)
-            and (not self.with_ or any(lst in present for lst in self.with_))
-        )
+        """Cheap necessary condition: an anchor list and every `near` list have a raw match."""
+        return not self._anchor_set.isdisjoint(present) and self._near_set <= present
 
     def fire(self, b: bytes, hits: dict[int, list[Hit]], exists: Callable[[int], bool]) -> str:
         """The language of the first anchor occurrence meeting every condition, or ""."""
-        if self.with_ and not any(exists(lst) for lst in self.with_):
-            return ""
-        if any(exists(lst) for lst in self.without):
-            return ""
         for list_id in self.match:
             for pos, language in hits.get(list_id, ()):
                 if all(_within(b, pos, hits.get(lst), w) for lst, w in self.near) and not any(
                     _within(b, pos, hits.get(lst), w) for lst, w in self.not_near
                 ):
+                    if self.with_ and not any(exists(lst) for lst in self.with_):
+                        return ""
+                    if any(exists(lst) for lst in self.without):
+                        return ""
                     return language
         return ""
 
@@ -102,6 +101,25 @@ def _within(b: bytes, pos: int, others: list[Hit] | None, within: int) -> bool:
     return False
 
 
+class _Context:
+    """Whole-text presence of `with`/`without` lists for one article, scanned on first need."""
+
+    def __init__(self, scanner: Scanner, b: bytes) -> None:
+        self.scanner = scanner
+        self.b = b
+        self.matches: list[tuple[int, int, int]] | None = None
+        self.present: set[int] = set()
+        self.known: dict[int, bool] = {}
+
+    def exists(self, list_id: int) -> bool:
+        if list_id not in self.known:
+            if self.matches is None:
+                self.matches = self.scanner.matches(self.b)
+                self.present = self.scanner.lists_present(self.matches)
+            self.known[list_id] = list_id in self.present and self.scanner.exists(self.b, self.matches, list_id)
+        return self.known[list_id]
+
+
 @dataclass
 class RuleSet:
     """Compiled rules; immutable after load_rules and safe to share between agents."""
@@ -109,7 +127,8 @@ class RuleSet:
     path: Path
     source: RuleFile
     _rules: list[_Rule] = field(repr=False)
-    _scanner: Scanner = field(repr=False)
+    _scanner: Scanner = field(repr=False)  # anchor and proximity lists, scanned for every article
+    _context: Scanner = field(repr=False)  # `with`/`without` lists, scanned only when a rule asks
 
     @property
     def topics(self) -> list[str]:
@@ -117,8 +136,8 @@ class RuleSet:
 
     @property
     def key_count(self) -> int:
-        """Literal keys in the main automaton (a size figure for benchmarks)."""
-        return self._scanner.size
+        """Literal keys in the automata (a size figure for benchmarks)."""
+        return self._scanner.size + self._context.size
 
     def tag(self, title: str, text: str, language: str = "") -> list[TopicMatch]:
         """One match per topic found: the first of its rules, in file order, that fires.
@@ -134,21 +153,12 @@ class RuleSet:
         possible = [rule for rule in self._rules if rule.possible(present)]
         if not possible:
             return []
-        scanner = self._scanner
-        hits = scanner.hits(b, matches, set().union(*(rule.positional for rule in possible)))
-        known: dict[int, bool] = {}
-
-        def exists(list_id: int) -> bool:
-            if list_id in hits:
-                return True
-            if list_id not in known:
-                known[list_id] = list_id in present and scanner.exists(b, matches, list_id)
-            return known[list_id]
-
+        hits = self._scanner.hits(b, matches, set().union(*(rule.positional for rule in possible)))
+        context = _Context(self._context, b)
         found: dict[str, TopicMatch] = {}
         for rule in possible:
             if rule.topic not in found:
-                language_fired = rule.fire(b, hits, exists)
+                language_fired = rule.fire(b, hits, context.exists)
                 if language_fired:
                     found[rule.topic] = TopicMatch(rule.topic, f"{language_fired}.{rule.id}")
         return list(found.values())
@@ -166,11 +176,15 @@ def load_rules(path: Path | None = None) -> RuleSet:
         path = schema_path("topics.yaml")
     source = read_rule_file(Path(path))
     index = {name: i for i, name in enumerate(sorted({t.list_name for t in source.terms}))}
+    specs = [spec for topic in source.topics for spec in topic.rules]
+    positional = {n for s in specs for n in (*s.match, *(name for name, _ in s.near + s.not_near))}
+    whole_text = {n for s in specs for n in (*s.with_, *s.without)}
     return RuleSet(
         path=Path(path),
         source=source,
-        _rules=[_Rule(spec, index) for topic in source.topics for spec in topic.rules],
-        _scanner=Scanner(source.terms, index),
+        _rules=[_Rule(spec, index) for spec in specs],
+        _scanner=Scanner((t for t in source.terms if t.list_name in positional), index),
+        _context=Scanner((t for t in source.terms if t.list_name in whole_text), index),
     )
 
 
