@@ -162,6 +162,13 @@ def test_with_and_without_look_at_the_whole_text(tmp_path: Path) -> None:
     assert not demo.tag("Iran", "Bushehr reactor, Korea")
 
 
+def test_the_first_rule_in_file_order_is_the_one_recorded(tmp_path: Path) -> None:
+    body = MINIMAL + "      - id: any-bushehr\n        match: anchor\n"
+    demo = load_rules(write_rules(tmp_path, body))
+    assert demo.tag("", "Bushehr reactor") == [TopicMatch("demo", "en.plant")]
+    assert demo.tag("", "Бушер сегодня") == [TopicMatch("demo", "ru.any-bushehr")]
+
+
 def test_exact_case_words(tmp_path: Path) -> None:
     body = MINIMAL.replace("en: [reactor]", "en: [UN]")
     demo = load_rules(write_rules(tmp_path, body))
