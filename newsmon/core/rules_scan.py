@@ -17,7 +17,9 @@ from newsmon.core.rules_file import TermSpec
 
 # One hit: (byte offset, language of the term).
 Hit = tuple[int, str]
-_ASCII_WORD = bytes(1 if chr(c).isalnum() else 0 for c in range(128))
+# Per byte value: 0 not part of a word, 1 an ASCII letter/digit, 2 part of a multi-byte
+# character (decode it to know).
+_BYTE_KIND = bytes(2 if c >= 0x80 else 1 if chr(c).isalnum() else 0 for c in range(256))
 
 
 class Scanner:
@@ -48,13 +50,13 @@ class Scanner:
     def exists(self, b: bytes, matches: list[tuple[int, int, int]], list_id: int) -> bool:
         """Does the term list have a whole-word hit? Stops at the first."""
         n = len(b)
-        lists_of = self.lists_of
+        kind = _BYTE_KIND
         for index, lo, hi in matches:
-            if list_id not in lists_of[index]:
+            if list_id not in self.lists_of[index]:
                 continue
-            if lo and (_ASCII_WORD[b[lo - 1]] if b[lo - 1] < 0x80 else _word_before(b, lo)):
+            if lo and (k := kind[b[lo - 1]]) and (k == 1 or _word_before(b, lo)):
                 continue
-            open_end = hi < n and (_ASCII_WORD[b[hi]] if b[hi] < 0x80 else _word_at(b, hi))
+            open_end = hi < n and (k := kind[b[hi]]) != 0 and (k == 1 or _word_at(b, hi))
             if not open_end or any(stem for lst, _, stem in self.payloads[index] if lst == list_id):
                 return True
         return False
@@ -63,20 +65,14 @@ class Scanner:
         """Whole-word hits of the `needed` term lists, keyed by list index, sorted by offset."""
         found: dict[int, list[Hit]] = {}
         n = len(b)
-        lists_of = self.lists_of
+        lists_of, payloads, kind = self.lists_of, self.payloads, _BYTE_KIND
         for index, lo, hi in matches:
             if needed.isdisjoint(lists_of[index]):
                 continue
-            if lo:
-                c = b[lo - 1]
-                if _ASCII_WORD[c] if c < 0x80 else _word_before(b, lo):
-                    continue
-            if hi < n:
-                c = b[hi]
-                open_end = _ASCII_WORD[c] if c < 0x80 else _word_at(b, hi)
-            else:
-                open_end = False
-            for list_id, language, stem in self.payloads[index]:
+            if lo and (k := kind[b[lo - 1]]) and (k == 1 or _word_before(b, lo)):
+                continue
+            open_end = hi < n and (k := kind[b[hi]]) != 0 and (k == 1 or _word_at(b, hi))
+            for list_id, language, stem in payloads[index]:
                 if (stem or not open_end) and list_id in needed:
                     found.setdefault(list_id, []).append((lo, language))
         for positions in found.values():
