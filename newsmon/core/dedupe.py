@@ -22,7 +22,6 @@ from collections import Counter
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from itertools import chain
 
 import numpy as np
 
@@ -85,9 +84,11 @@ class Deduper:
     ) -> None:
         self.config = config
         self.seen, self.signatures, self.stories = seen, signatures, stories
-        self._sketches: dict[str, tuple[str, Sketch]] = {}
-        self._index: dict[int, list[str]] = {}
-        self._indexed: dict[str, list[str]] = {}  # cluster -> its indexed article ids
+        # Derived, in memory: index key -> article id | [article ids] | _STOCK_PHRASE, and
+        # cluster -> its indexed article ids. Sketches themselves are decoded from
+        # `signatures` when a candidate is verified, so they are not held twice.
+        self._index: dict[int, str | list[str] | tuple] = {}
+        self._indexed: dict[str, list[str]] = {}
         self.rebuild()
 
     # ---- public API -------------------------------------------------------------------
@@ -122,7 +123,7 @@ class Deduper:
         stamp = int(now)
         self.seen[f"a:{article_id}"] = [cluster, reason, stamp]
         for key in exact_keys:
-            if key not in self.seen:
+            if key[0] in "uh" and key not in self.seen:  # "a:" keys are only looked up
                 self.seen[key] = [cluster, stamp]
         return _decision(article_id, cluster, reason)
 
@@ -132,7 +133,6 @@ class Deduper:
 
     def rebuild(self) -> None:
         """Re-derive the in-memory candidate index from the `signatures` mapping."""
-        self._sketches.clear()
         self._index.clear()
         self._indexed.clear()
         for doc, (cluster, encoded) in list(self.signatures.items()):
@@ -146,8 +146,8 @@ class Deduper:
             del self.stories[cluster]
         stale_docs = [d for d, (cluster, _) in list(self.signatures.items()) if cluster not in self.stories]
         for doc in stale_docs:
-            del self.signatures[doc]
             self._unindex_article(doc)
+            del self.signatures[doc]
         stale_keys = [k for k, v in list(self.seen.items()) if v[-1] < cutoff or v[0] not in self.stories]
         for key in stale_keys:
             del self.seen[key]
@@ -199,8 +199,8 @@ class Deduper:
         """The cluster of the best-matching indexed article, if any matches."""
         best, best_score = None, 0.0
         for doc in self._candidates(features.sketch):
-            cluster, indexed = self._sketches[doc]
-            score = self._match(features, indexed)
+            cluster, encoded = self.signatures[doc]
+            score = self._match(features, Sketch.decode(encoded))
             if score > best_score:
                 best, best_score = cluster, score
         return best
@@ -208,7 +208,10 @@ class Deduper:
     def _candidates(self, sketch: Sketch) -> list[str]:
         """Indexed articles sharing at least two index keys, most shared first."""
         keys = sketch.bottom.tolist() + self._lede(sketch.head)[: self.config.lede_keys].tolist()
-        hits = Counter(chain.from_iterable(filter(None, map(self._index.get, keys))))
+        single, shared = [], []
+        for postings in filter(None, map(self._index.get, keys)):
+            (single.append if type(postings) is str else shared.extend)(postings)
+        hits = Counter(single + shared)
         return [doc for doc, count in hits.most_common(self.config.candidates) if count >= 2]
 
     def _match(self, new: _Features, indexed: Sketch) -> float:
@@ -239,30 +242,35 @@ class Deduper:
         indexed = self._indexed.get(cluster, [])
         if len(indexed) >= self.config.indexed_per_story:
             return False
-        closest = max((resemblance(features.full, self._sketches[doc][1]) for doc in indexed), default=0.0)
+        closest = max((resemblance(features.full, Sketch.decode(self.signatures[doc][1])) for doc in indexed), default=0.0)
         return closest < self.config.index_novel_below
 
     def _index_article(self, doc: str, cluster: str, sketch: Sketch) -> None:
-        self._sketches[doc] = (cluster, sketch)
         self._indexed.setdefault(cluster, []).append(doc)
+        index = self._index
         for key in self._index_keys(sketch):
-            postings = self._index.setdefault(key, [])
-            if len(postings) >= self.config.posting_cap - 1:
-                self._index[key] = _STOCK_PHRASE
+            postings = index.get(key)
+            if postings is None:
+                index[key] = doc  # most keys point at one article: no list for those
+            elif type(postings) is str:
+                index[key] = [postings, doc]
             elif postings is not _STOCK_PHRASE:
-                postings.append(doc)
+                if len(postings) + 1 >= self.config.posting_cap:
+                    index[key] = _STOCK_PHRASE
+                else:
+                    postings.append(doc)
 
     def _unindex_article(self, doc: str) -> None:
-        cluster, sketch = self._sketches.pop(doc)
+        cluster, encoded = self.signatures[doc]
         self._indexed[cluster].remove(doc)
         if not self._indexed[cluster]:
             del self._indexed[cluster]
-        for key in self._index_keys(sketch):
+        for key in self._index_keys(Sketch.decode(encoded)):
             postings = self._index.get(key)
-            if postings and doc in postings:
+            if postings == doc:
+                del self._index[key]
+            elif type(postings) is list and doc in postings:
                 postings.remove(doc)
-                if not postings:
-                    del self._index[key]
 
     def _index_keys(self, sketch: Sketch) -> list[int]:
         return sketch.bottom[: self.config.index_keys].tolist() + self._lede(sketch.head)[: self.config.lede_keys].tolist()

@@ -6,7 +6,7 @@ fingerprints, shingles, topic rules) must see one canonical form, so the folding
 live here once.
 
 Everything runs on every article, so folding is table-driven: the text becomes a numpy
-array of code points, one lookup per character folds it, masks collapse spaces. Python's
+array of UTF-16 code units, one lookup per character folds it, masks collapse spaces. Python's
 per-character `str.translate` and match-heavy `re.sub` cost ten times as much.
 """
 from __future__ import annotations
@@ -99,8 +99,8 @@ def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for code in range(_BMP):
         char = _FOLD.get(code, chr(code))
         folded.append(_DROP if not char else _SPACE if char.isspace() else ord(char.lower()[0]))
-    fold = np.array(folded, dtype=np.uint32)
-    word = np.where([code == _DROP or chr(code).isalnum() for code in folded], fold, 0).astype(np.uint32)
+    fold = np.array(folded, dtype=np.uint16)
+    word = np.where([code == _DROP or chr(code).isalnum() for code in folded], fold, 0).astype(np.uint16)
     script = np.zeros(_BMP, dtype=np.uint8)
     for index, ranges in enumerate(_SCRIPTS.values(), start=1):
         for low, high in ranges:
@@ -109,8 +109,9 @@ def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _codepoints(text: str) -> np.ndarray:
-    """Code points of `text`, anything beyond the BMP (emoji) clamped to U+FFFE, a non-word."""
-    return np.minimum(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32), _BMP - 2)
+    """UTF-16 code units of `text`: code points, except that a character beyond the BMP
+    (emoji) is a surrogate pair, which the tables treat as a non-word."""
+    return np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
 
 
 def _fold_with(table: np.ndarray, text: str) -> np.ndarray:
@@ -125,11 +126,11 @@ def fold_text(text: str) -> str:
     space = points == _SPACE
     keep = ~space
     keep[1:] |= ~space[:-1]
-    return points[keep].tobytes().decode("utf-32-le", "surrogatepass").strip()
+    return points[keep].tobytes().decode("utf-16-le", "surrogatepass").strip()
 
 
 def word_chars(text: str) -> np.ndarray:
-    """`text` folded like `fold_text`, as uint32 code points, with every character that is not
+    """`text` folded like `fold_text`, as uint16 code units, with every character that is not
     part of a word (punctuation, spaces) a 0: words are the runs of non-zero code points."""
     return _fold_with(_tables()[1], text)
 

@@ -35,8 +35,10 @@ def test_detect_language_by_script():
 
 def test_word_chars_blanks_everything_but_words():
     chars = word_chars("“Iran’s”  1,3 — كِتاب!")
-    assert chars.tobytes().decode("utf-32-le").replace("\0", " ") == " iran s   1 3   کتاب "
+    assert chars.tobytes().decode("utf-16-le").replace("\0", " ") == " iran s   1 3   کتاب "
     assert word_chars("").size == 0
+    assert fold_text("ok 👍 done") == "ok 👍 done"  # beyond the BMP survives folding ...
+    assert word_chars("ok👍").tobytes().decode("utf-16-le", "surrogatepass").replace("\0", " ") == "ok  "  # ... and is no word
 
 
 def test_dateline_words_counts_the_dateline():
