@@ -182,9 +182,10 @@ def pairwise(items, clusters) -> tuple[float, float, float]:
     return precision, recall, 2 * precision * recall / (precision + recall)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("split", ["dev", "holdout"])
-def test_labelled_corpus_meets_the_bar(dedupe_corpus, split):
-    items = dedupe_corpus.corpus(split)
+def test_labelled_corpus_meets_the_bar(dedupe_corpus, split, seed):
+    items = dedupe_corpus.corpus(split, seed)
     deduper, _ = make_deduper()
     clusters = [
         deduper.assign(article_id=it.article_id, canonical_url=it.canonical_url, title=it.title, text=it.text,
@@ -193,6 +194,6 @@ def test_labelled_corpus_meets_the_bar(dedupe_corpus, split):
     ]
     precision, recall, f1 = pairwise(items, clusters)
     stories = len({it.story for it in items})
-    print(f"\ndedupe {split}: articles={len(items)} stories={stories} clusters={len(set(clusters))} "
+    print(f"\ndedupe {split} seed {seed}: articles={len(items)} stories={stories} clusters={len(set(clusters))} "
           f"precision={precision:.4f} recall={recall:.4f} f1={f1:.4f}")
     assert precision >= PRECISION_BAR and f1 >= F1_BAR
