@@ -8,8 +8,9 @@ then the defaults below. Credentials are ``SecretStr`` so they never reach a log
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -32,6 +33,15 @@ DEFAULT_FEEDS = [
 
 def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
+
+
+class WebhookTarget(BaseModel):
+    """One place alerts are POSTed to (see docs/live.md): which topics, in which format, signed how."""
+
+    url: str  # http(s) endpoint; Slack incoming-webhook URLs carry a secret, so only the host is ever logged
+    topics: list[str] = []  # topic ids to deliver; empty means every topic
+    format: Literal["json", "slack"] = "json"
+    secret: SecretStr | None = None  # HMAC-SHA256 key for the X-Newsmon-Signature header
 
 
 class Settings(BaseSettings):
@@ -97,6 +107,14 @@ class Settings(BaseSettings):
     breaking_min_articles: int = 5
     web_host: str = "127.0.0.1"
     web_port: int = 6066
+
+    # --- live page (served by the worker) and alert deliveries ---
+    live_window_hours: int = 6  # span of the per-topic chart
+    live_refresh_seconds: float = 2.0  # how often the page's data is re-read while someone watches
+    webhooks: list[WebhookTarget] = Field(default_factory=list)  # NEWSMON_WEBHOOKS='[{"url": ...}]' or [[webhooks]] in TOML
+    webhook_attempts: int = 5  # per alert and target, then the alert goes to news.dlq
+    webhook_backoff_seconds: float = 1.0  # first retry delay, doubled per attempt
+    webhook_timeout_seconds: float = 10.0
 
     @classmethod
     def settings_customise_sources(

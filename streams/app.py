@@ -11,7 +11,7 @@ import faust
 
 from newsmon.core.rules import RuleSet, load_rules
 from newsmon.settings import Settings
-from streams import alerts, dedupe, indexing, tagging
+from streams import alerts, dedupe, deliveries, indexing, tagging, web
 from streams.topics import declare_topics
 
 
@@ -57,4 +57,6 @@ def create_app(settings: Settings, rules: RuleSet | None = None) -> faust.App:
     dedupe.register(app, topics, settings)
     indexing.register(app, topics, settings)
     alerts.register(app, topics, settings)
+    deliveries.register(app, topics, settings)
+    web.register(app, topics, settings)
     return app
