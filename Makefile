@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test unit integration bench setup clean compose-check
+.PHONY: demo test unit integration bench setup system-deps clean compose-check
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -18,13 +18,17 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/newsmon up --demo
 
-test: $(STAMP)
+# The live-page browser test drives the distribution's Chromium; install it once when we may.
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; fi
+
+test: $(STAMP) system-deps
 	$(BIN)/pytest -n 2 --dist loadgroup -q -p no:cacheprovider
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-integration: $(STAMP)
+integration: $(STAMP) system-deps
 	$(BIN)/pytest -q tests/integration
 
 bench: $(STAMP)
