@@ -12,7 +12,7 @@ from schemas.article import Alert
 
 BASES = ("indexed", "published")  # when it reached us vs. what the feed claims (samples may be old)
 RATE_MINUTES = 15  # the ingest sparkline: articles indexed per minute over this many minutes
-RATE_AVERAGE_MINUTES = 5  # "per minute" on the page is the mean of the last complete minutes
+RATE_AVERAGE_MINUTES = 5  # "per minute" on the page: articles indexed in the last 5 minute buckets / 5
 STORY_FIELDS = ["cluster_id", "title", "url", "source", "sources", "source_count", "copies", "topics", "first_seen", "last_seen", "language"]
 
 
@@ -78,10 +78,9 @@ def shape_chart(aggs: dict, basis: str, topic_ids: list[str]) -> dict:
 
 
 def shape_ingest(aggs: dict) -> dict:
-    """Articles indexed per minute: the mean of the last complete minutes, and the minutes themselves."""
+    """Articles indexed per minute over the last few minute buckets (the current one included), and the buckets."""
     minutes = [b["doc_count"] for b in aggs["rate"]["minutes"]["buckets"]]
-    complete = minutes[:-1][-RATE_AVERAGE_MINUTES:]  # the current minute is still filling
-    per_minute = sum(complete) / len(complete) if complete else 0.0
+    per_minute = sum(minutes[-RATE_AVERAGE_MINUTES:]) / RATE_AVERAGE_MINUTES
     return {"per_minute": round(per_minute, 1), "minutes": minutes}
 
 

@@ -35,10 +35,10 @@ def test_chart_aligns_every_topic_on_the_same_buckets():
     assert shaped["articles"] == 7 and shaped["window"] == {"hours": 6, "interval_minutes": 15}
 
 
-def test_ingest_rate_is_the_mean_of_the_last_complete_minutes():
+def test_ingest_rate_is_per_minute_over_the_last_five_buckets():
     ingest = shape_articles(RESPONSE, [], 6)["ingest"]
     assert ingest["minutes"] == [0, 0, 4, 6, 2, 8, 5]
-    assert ingest["per_minute"] == 4.0  # (0+4+6+2+8)/5: the filling minute (5) is left out
+    assert ingest["per_minute"] == 5.0  # (4+6+2+8+5)/5
 
 
 def test_no_index_yet_is_all_zeros():
