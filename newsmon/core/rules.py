@@ -102,22 +102,33 @@ def _within(b: bytes, pos: int, others: list[Hit] | None, within: int) -> bool:
 
 
 class _Context:
-    """Whole-text presence of `with`/`without` lists for one article, scanned on first need."""
+    """Whole-text presence of `with`/`without` lists for one article, scanned on first need.
+
+    Context terms ("Iran", "Russia") usually occur early, so the head of the text is scanned
+    first and the whole text only if the head does not settle the question.
+    """
+
+    HEAD_BYTES = 1500
 
     def __init__(self, scanner: Scanner, b: bytes) -> None:
         self.scanner = scanner
         self.b = b
-        self.matches: list[tuple[int, int, int]] | None = None
-        self.present: set[int] = set()
+        self.scans: dict[int, tuple[list[tuple[int, int, int]], set[int]]] = {}
         self.known: dict[int, bool] = {}
 
     def exists(self, list_id: int) -> bool:
         if list_id not in self.known:
-            if self.matches is None:
-                self.matches = self.scanner.matches(self.b)
-                self.present = self.scanner.lists_present(self.matches)
-            self.known[list_id] = list_id in self.present and self.scanner.exists(self.b, self.matches, list_id)
+            self.known[list_id] = self._found(list_id, self.HEAD_BYTES) or (
+                len(self.b) > self.HEAD_BYTES and self._found(list_id, len(self.b))
+            )
         return self.known[list_id]
+
+    def _found(self, list_id: int, end: int) -> bool:
+        if end not in self.scans:
+            matches = self.scanner.matches(self.b[:end])
+            self.scans[end] = (matches, self.scanner.lists_present(matches))
+        matches, present = self.scans[end]
+        return list_id in present and self.scanner.exists(self.b, matches, list_id)
 
 
 @dataclass
