@@ -2,8 +2,9 @@
 
 Prints microseconds per article and articles per second for the real seed articles (four
 untagged, one carrying all three topics) and for ~500-word worst-case articles in each
-language made only of topic sentences, plus precision/recall on the labelled sets, so the figures in docs/tagging.md can
-be reproduced on any machine. `figures()` returns the same numbers for `newsmon bench`.
+language made only of topic sentences, plus precision/recall on the labelled sets, so the
+figures in docs/tagging.md can be reproduced on any machine. `figures()` returns the same
+numbers for `newsmon bench`.
 """
 from __future__ import annotations
 
