@@ -21,6 +21,7 @@ import msgspec
 import orjson
 from aiohttp import web as aioweb
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from newsmon.core.pipeline import utc_now_iso
 from newsmon.es.client import make_client
@@ -108,7 +109,7 @@ async def refresh(feed: LiveFeed, settings: Settings, topics: Topics) -> None:
     while True:
         await feed.watched.wait()
         if time.monotonic() - lag_read > LAG_EVERY_SECONDS:
-            lag, lag_read = await consumer_lag(settings, inputs), time.monotonic()
+            lag, lag_read = await read_lag(settings, inputs), time.monotonic()
         try:
             indices = await asyncio.to_thread(read_indices, client, settings, topic_ids)
         except LiveDataError as exc:
@@ -118,6 +119,15 @@ async def refresh(feed: LiveFeed, settings: Settings, topics: Topics) -> None:
         else:
             await feed.publish(status="live", error="", lag=lag, **indices)
         await asyncio.sleep(settings.live_refresh_seconds)
+
+
+async def read_lag(settings: Settings, inputs: list[str]) -> int | None:
+    """The worker group's lag, or None (shown as "?") while the broker cannot say."""
+    try:
+        return await consumer_lag(settings, inputs)
+    except KafkaError as exc:
+        log.warning(kv(event="live-lag-unavailable", error=exc))
+        return None
 
 
 async def tail_alerts(feed: LiveFeed, settings: Settings, topics: Topics) -> None:
