@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+import hashlib
+import socket
 import ssl
 
 import faust
@@ -13,6 +15,14 @@ from newsmon.core.rules import RuleSet, load_rules
 from newsmon.settings import Settings
 from streams import alerts, dedupe, deliveries, indexing, tagging, web
 from streams.topics import declare_topics
+
+SESSION_TIMEOUT_SECONDS = 10.0
+
+
+def worker_instance_id(settings: Settings) -> str:
+    """Stable across restarts of one worker, distinct between workers: host name + state directory."""
+    where = hashlib.sha256(str(settings.data_dir.resolve()).encode()).hexdigest()[:8]
+    return f"newsmon-{socket.gethostname()}-{where}"
 
 
 def broker_credentials(settings: Settings) -> faust.types.auth.CredentialsT | ssl.SSLContext | None:
@@ -47,6 +57,12 @@ def create_app(settings: Settings, rules: RuleSet | None = None) -> faust.App:
         value_serializer="raw",
         producer_linger_ms=5,
         consumer_auto_offset_reset="earliest",
+        # Static membership: a worker restarted after a crash (SIGKILL, OOM) takes its own
+        # place back at once, where a new member would wait for the dead one's session to
+        # expire (noida-db never expires it: the group would stay stuck). A worker that
+        # dies for good hands its partitions over after SESSION_TIMEOUT_SECONDS.
+        consumer_group_instance_id=worker_instance_id(settings),
+        broker_session_timeout=SESSION_TIMEOUT_SECONDS,
         web_enabled=True,
         web_host=settings.web_host,
         web_port=settings.web_port,
