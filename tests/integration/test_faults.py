@@ -15,15 +15,18 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import msgspec
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from elasticsearch import Elasticsearch
 
 from bench.corpus import synthetic_articles
+from collectors.normalize import articles_from_bytes
 from collectors.run import collect_once, run_collectors
 from newsmon.core.rules import load_rules
 from newsmon.embedded import Server, free_port, noida
@@ -37,6 +40,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("faults")]
 TOPIC_IDS = load_rules(None).topics
 ARTICLES = "news-articles"
 DEAD_LETTER = "news.dlq"
+DEAD_LETTER_DECODER = msgspec.json.Decoder(DeadLetter)
 
 
 # ---- the stack, piece by piece -------------------------------------------------------------
@@ -193,6 +197,70 @@ def test_worker_sigkill_mid_stream_loses_nothing_and_doubles_nothing(tmp_path):
               f"stories_with_topics={len(pairs)} story_alerts={sum(alerts.values())}")
         assert set(alerts) == pairs, f"missing {len(pairs - set(alerts))}, unexpected {len(set(alerts) - pairs)}"
         assert [pair for pair, n in alerts.items() if n > 1] == [], "a story alerted twice"
+
+
+# ---- 2. the Kafka broker stops for a while ------------------------------------------------
+
+def test_broker_outage_loses_no_fetched_article(tmp_path):
+    with ChangingFeed() as feed, running_stack(tmp_path / "state", split=True) as (stack, _):
+        settings = stack.settings.model_copy(update={"poll_interval_seconds": 1.0, "archive": False})
+        es = Elasticsearch(settings.elasticsearch_url)
+        broker = kafka_server(stack)
+        feed.add(10)
+
+        async def collect_through_outage() -> None:
+            stop = asyncio.Event()
+            collecting = asyncio.create_task(run_collectors(settings, [feed.url], stop))
+            await asyncio.to_thread(wait_for, lambda: es_count(es, ARTICLES) >= 10, 60, 0.5, "first 10 indexed")
+            await asyncio.to_thread(broker.stop)  # SIGTERM: the broker saves and goes away
+            feed.add(10)  # fetched while the broker is down: must wait in the collector, not vanish
+            fetched_at = len(feed.requests)
+            await asyncio.to_thread(wait_for, lambda: len(feed.requests) > fetched_at, 10, 0.2, "fetch during the outage")
+            await asyncio.sleep(5)
+            stack.check_worker()
+            await asyncio.to_thread(restart, broker)
+            await asyncio.to_thread(wait_for, lambda: es_count(es, ARTICLES) >= 20, 75, 1.0,
+                                    f"all 20 indexed after the broker restart\n{worker_log(stack)}")
+            stop.set()
+            await collecting
+
+        asyncio.run(collect_through_outage())
+        stack.check_worker()
+        expected = {a.id for a in articles_from_bytes(feed.render()[0], feed.url, datetime.now(timezone.utc))}
+        assert_exactly_indexed(es, expected)
+        print(f"\nbroker-outage: fetched={len(expected)} (10 during the outage) out={len(expected)} lost=0 doubled=0")
+
+
+# ---- 3. Elasticsearch stops for a while; a poison document ----------------------------------
+
+def test_elasticsearch_outage_backs_off_commits_nothing_and_dead_letters_poison(tmp_path):
+    warmup, later, (odd,) = (list(synthetic_articles(n, seed=seed, copy_ratio=0)) for n, seed in ((20, 21), (80, 22), (1, 23)))
+    poison = msgspec.structs.replace(odd, id="poison-1", published="2025-11-08 10:00:00Z")  # Python reads it, the date mapping does not
+    stream = later[:40] + [poison] + later[40:]
+    with running_stack(tmp_path / "state", split=True) as (stack, es_server):
+        settings = stack.settings
+        es = Elasticsearch(settings.elasticsearch_url)
+        asyncio.run(publish_raw(settings, warmup, per_second=200))
+        wait_for(lambda: es_count(es, ARTICLES) >= len(warmup), timeout=60, what="warm-up indexed")
+
+        es_server.stop()  # SIGTERM, restarted below on the same data dir and port
+        asyncio.run(publish_raw(settings, stream, per_second=200))
+        time.sleep(8)
+        stack.check_worker()
+        lag = asyncio.run(consumer_lag(settings, [settings.articles_topic]))
+        assert lag >= len(stream), f"offsets committed for unindexed articles (lag {lag})"
+        restart(es_server)
+
+        expected = {a.id for a in warmup + later}
+        wait_for(lambda: es_count(es, ARTICLES) >= len(expected), timeout=75, interval=1,
+                 what=f"catch-up after the outage\n{worker_log(stack)}")
+        assert asyncio.run(wait_drained(settings, stack, timeout=30))
+        assert_exactly_indexed(es, expected)
+        letters = [DEAD_LETTER_DECODER.decode(r.value) for r in asyncio.run(read_topics(settings.kafka_bootstrap_servers, [DEAD_LETTER]))]
+        assert [(d.stage, msgspec.json.decode(d.payload)["id"]) for d in letters] == [("indexing", "poison-1")]
+        assert "published" in letters[0].reason
+        print(f"\nes-outage: in={len(stream) + len(warmup)} lag_during_outage={lag} out={len(expected)} "
+              f"dead_lettered=1 reason={letters[0].reason[:80]!r}")
 
 
 # ---- 4. a collector restart -----------------------------------------------------------------
