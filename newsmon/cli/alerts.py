@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.markup import escape
 
+from newsmon.cli.search import safe
 from newsmon.kafka import kafka_client_kwargs
 from newsmon.settings import Settings
 from schemas.article import ALERT_DECODER, Alert
@@ -31,13 +32,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     subscribe.set_defaults(func=run)
 
 
+def shown(value: str) -> str:
+    """Feed text as literal terminal text: control sequences and bidi marks removed, Rich markup escaped."""
+    return escape(safe(value))
+
+
 def render(alert: Alert) -> str:
-    """One readable line; article text is escaped so feed markup cannot style the terminal."""
-    title = escape(alert.title.replace("\n", " ")) if alert.title else ""
+    """One readable line; feed markup or terminal control sequences in article text cannot style it."""
     if alert.kind == "breaking-volume":
         return f"[bold red]BREAKING[/] [{alert.topic}] {alert.rate:.0f} articles in the window vs baseline {alert.baseline:.1f}"
-    return (f"[bold]{escape(alert.published[:16])}[/] [cyan]\\[{alert.topic}][/] {title} "
-            f"[dim]({escape(alert.source)}) {escape(alert.url)} rule={escape(alert.matched_rule)}[/]")
+    return (f"[bold]{shown(alert.published[:16])}[/] [cyan]\\[{alert.topic}][/] {shown(alert.title)} "
+            f"[dim]({shown(alert.source)}) {shown(alert.url)} rule={shown(alert.matched_rule)}[/]")
 
 
 async def subscribe(settings: Settings, args: argparse.Namespace) -> int:
