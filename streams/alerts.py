@@ -12,7 +12,7 @@ import faust
 import msgspec
 import orjson
 
-from newsmon.core.alerting import BreakingVolume, StoryAlerter
+from newsmon.core.alerting import AlertTimeError, BreakingVolume, StoryAlerter
 from newsmon.core.pipeline import utc_now_iso
 from newsmon.log import kv
 from newsmon.settings import Settings
@@ -60,7 +60,11 @@ def register(app: faust.App, topics: Topics, settings: Settings) -> None:
     async def watch_volume(stream: faust.StreamT) -> None:
         async for payload in stream:
             topic, published, quiet = orjson.loads(payload)
-            burst = volume.observe(topic, published, replay=quiet)
+            try:
+                burst = volume.observe(topic, published, replay=quiet)
+            except AlertTimeError as exc:
+                log.warning(kv(event="volume-skipped", topic=topic, reason=exc))
+                continue
             if burst is not None and topic in topics.alerts:
                 alert = Alert(kind="breaking-volume", topic=topic, rate=burst.rate, baseline=burst.baseline, created=utc_now_iso())
                 await topics.alerts[topic].send(key=topic.encode(), value=encode(alert))
