@@ -26,7 +26,8 @@ from datetime import datetime, timezone
 import numpy as np
 
 from newsmon.core.minhash import Sketch, Words, distinct, indexed_inside, lede, new_inside, resemblance, share_inside
-from newsmon.core.text import dateline_words, detect_language, word_chars
+from newsmon.core.fingerprint import content_hash, text_words
+from newsmon.core.text import dateline_words, detect_language
 from newsmon.core.urls import article_id as url_id
 
 DAY = 86400.0
@@ -109,7 +110,7 @@ class Deduper:
         known = self.seen.get(f"a:{article_id}")
         if known is not None:
             return _decision(article_id, known[0], known[1])
-        words = Words(word_chars(text))
+        words = text_words(text)
         exact_keys = self._exact_keys(article_id, canonical_url, title, text, words)
         cluster, reason, features = self._find(exact_keys, words, text)
         if cluster is None:
@@ -163,9 +164,9 @@ class Deduper:
             by_url = url_id(canonical_url)
             keys += [f"a:{by_url}", f"u:{by_url}"] if by_url != article_id else []
         if words.count >= self.config.min_shingles + self.config.shingle_words:
-            keys.append(f"h:{words.digest()}")
+            keys.append(f"h:{words.digest}")
         elif words.count:
-            keys.append(f"h:{Words(word_chars(f'{title} | {text}')).digest()}")
+            keys.append(f"h:{content_hash(f'{title} | {text}')}")
         return keys
 
     def _find(self, exact_keys: list[str], words: Words, text: str) -> tuple[str | None, str, _Features | None]:
@@ -211,7 +212,10 @@ class Deduper:
         single, shared = [], []
         for postings in filter(None, map(self._index.get, keys)):
             (single.append if type(postings) is str else shared.extend)(postings)
-        hits = Counter(single + shared)
+        postings = single + shared
+        if len(set(postings)) == len(postings):  # no article shares two keys: most new stories
+            return []
+        hits = Counter(postings)
         return [doc for doc, count in hits.most_common(self.config.candidates) if count >= 2]
 
     def _match(self, new: _Features, indexed: Sketch) -> float:
@@ -280,7 +284,7 @@ class Deduper:
     def _new_story(
         self, article_id: str, url: str, title: str, text: str, source: str, language: str, now: float
     ) -> dict:
-        stamp = _iso(now)
+        stamp = iso_utc(now)
         return {
             "cluster_id": article_id,
             "article_id": article_id,
@@ -296,7 +300,7 @@ class Deduper:
         }
 
     def _grow_story(self, story: dict, source: str, now: float) -> dict:
-        story = dict(story, copies=story["copies"] + 1, last_seen=_iso(now))
+        story = dict(story, copies=story["copies"] + 1, last_seen=iso_utc(now))
         if source and source not in story["sources"]:
             story["source_count"] += 1
             if len(story["sources"]) < self.config.sources_cap:
@@ -314,7 +318,8 @@ def _iso_second(second: int) -> str:
     return datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _iso(epoch: float) -> str:
+def iso_utc(epoch: float) -> str:
+    """ISO 8601 UTC to the second; formatted once per second, not once per article."""
     return _iso_second(int(epoch))
 
 

@@ -1,16 +1,27 @@
-"""Exact-duplicate content fingerprint.
+"""Exact-duplicate content fingerprint, and the one fold of a text into words.
 
 Two copies of one article that differ only in markup, whitespace, quote style, letter
 case or punctuation are the same content. Reducing a text to its folded word sequence
 and hashing that makes them one key, so an exact copy at another URL is recognised by
 a single lookup before any near-duplicate work is done.
+
+Normalisation fingerprints a text and deduplication shingles the same text right after;
+`text_words` remembers the last few folds so one article is folded and hashed once.
 """
 from __future__ import annotations
+
+import functools
 
 from newsmon.core.minhash import Words
 from newsmon.core.text import word_chars
 
 
+@functools.lru_cache(maxsize=8)
+def text_words(text: str) -> Words:
+    """The hashed words of `text` (treat as read-only: the result is shared)."""
+    return Words(word_chars(text))
+
+
 def content_hash(text: str) -> str:
     """Fingerprint of the article body: equal for copies that differ only in formatting."""
-    return Words(word_chars(text)).digest()
+    return text_words(text).digest

@@ -83,8 +83,10 @@ class Words:
     def count(self) -> int:
         return self.hashes.size
 
+    @functools.cached_property
     def digest(self) -> str:
-        """32-hex-digit blake2b-128 of the word sequence: the exact-content fingerprint."""
+        """32-hex-digit blake2b-128 of the word sequence: the exact-content fingerprint
+        (kept: normalisation and deduplication both ask for it)."""
         return hashlib.blake2b(self.hashes.tobytes(), digest_size=16).hexdigest()
 
     def shingles(self, width: int, skip: int = 0) -> np.ndarray:
@@ -131,6 +133,7 @@ class Sketch:
         return base64.b64encode(header + body).decode("ascii")
 
     @classmethod
+    @functools.lru_cache(maxsize=4096)  # candidates are mostly recent stories: decode each once
     def decode(cls, encoded: str) -> Sketch:
         raw = base64.b64decode(encoded)
         shingles, *sizes = _HEADER.unpack_from(raw)

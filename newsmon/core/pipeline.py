@@ -9,11 +9,10 @@ from __future__ import annotations
 import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 import msgspec
 
-from newsmon.core.dedupe import Decision, DedupeConfig, Deduper
+from newsmon.core.dedupe import Decision, DedupeConfig, Deduper, iso_utc
 from newsmon.core.fingerprint import content_hash
 from newsmon.core.rules import RuleSet
 from newsmon.core.text import detect_language, html_to_text
@@ -22,7 +21,7 @@ from schemas.article import Article
 
 
 def utc_now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_utc(time.time())
 
 
 def article_from_record(record: object, **overrides: object) -> Article:
