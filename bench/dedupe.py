@@ -19,29 +19,17 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from bench.corpus import vocabulary, zipf_sentence
 from newsmon.core.dedupe import DedupeConfig, Deduper
 
-VOCABULARY = 30_000
 CHUNK = 5_000
 MILLION = 1_000_000
-
-
-def _vocabulary(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Pseudo-words and their cumulative Zipf weights (for sampling by searchsorted)."""
-    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
-    words = np.array(["".join(rng.choice(letters, rng.integers(2, 11))) for _ in range(VOCABULARY)])
-    weights = np.cumsum(1.0 / np.arange(1, VOCABULARY + 1))
-    return words, weights / weights[-1]
-
-
-def _sentence(rng: np.random.Generator, words: np.ndarray, cumulative: np.ndarray, length: int) -> str:
-    return " ".join(words[np.searchsorted(cumulative, rng.random(length))]).capitalize() + "."
 
 
 def articles(count: int, seed: int = 11, copy_ratio: float = 0.2) -> Iterator[tuple[str, str]]:
     """(article id, text) pairs; copies are of one of the last 500 originals."""
     rng = np.random.default_rng(seed)
-    words, cumulative = _vocabulary(rng)
+    words, cumulative = vocabulary(rng)
     recent: list[list[str]] = []
     for i in range(count):
         if recent and rng.random() < copy_ratio:
@@ -52,9 +40,9 @@ def articles(count: int, seed: int = 11, copy_ratio: float = 0.2) -> Iterator[tu
             elif kind == 1:
                 paragraphs = paragraphs[:2]
             else:
-                paragraphs = [_sentence(rng, words, cumulative, 30), *paragraphs]
+                paragraphs = [zipf_sentence(rng, words, cumulative, 30), *paragraphs]
         else:
-            paragraphs = [_sentence(rng, words, cumulative, int(rng.integers(50, 81))) for _ in range(int(rng.integers(5, 9)))]
+            paragraphs = [zipf_sentence(rng, words, cumulative, int(rng.integers(50, 81))) for _ in range(int(rng.integers(5, 9)))]
             recent = [*recent[-499:], paragraphs]
         yield f"bench-{i:09d}", "\n\n".join(paragraphs)
 
