@@ -12,7 +12,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from schemas.article import Article
+from schemas.article import Alert, Article
 
 
 class AlertTimeError(ValueError):
@@ -38,35 +38,63 @@ class StoryAlerter:
     State keys: "seen:<article id>" (re-delivery guard) and "story:<topic>:<cluster id>"
     (articles of that story carrying that topic). Replayed articles (Article.replay) are
     ignored -- no alert, no state -- unless `alert_replays` is set, e.g. to backtest alerts.
+
+    Without a transaction, the alert and the state write can be split by a crash. Two rules
+    keep that from repeating or losing an alert: the worker writes the state (`record`) only
+    after the broker acknowledged the alerts `plan` asked for, and after a restart it
+    `remember`s every story alert found on the alert topics, so an article re-processed with
+    state that missed its write still finds its story alerted.
     """
 
     def __init__(self, state: MutableMapping[str, int], *, alert_replays: bool = False) -> None:
         self.state = state
         self.alert_replays = alert_replays
+        self.alerted: set[tuple[str, str]] = set()  # (topic, story) read back from the alert topics
 
     def decide(self, article: Article) -> list[tuple[str, bool]]:
-        """(topic, is_new) per topic of the article; is_new means "send a story alert".
-
-        A re-delivered article id returns [] and changes nothing.
-        """
-        if (article.replay and not self.alert_replays) or not article.topics:
-            return []
-        seen = f"seen:{article.id}"
-        if seen in self.state:
-            return []
-        self.state[seen] = 1
-        cluster = article.cluster_id or article.id
-        decisions = []
-        for topic in article.topics:
-            key = f"story:{topic}:{cluster}"
-            count = self.state.get(key, 0)
-            self.state[key] = count + 1
-            decisions.append((topic, count == 0))
+        """`plan` and `record` in one step, for callers whose alerts cannot be half-sent."""
+        decisions = self.plan(article)
+        self.record(article)
         return decisions
+
+    def plan(self, article: Article) -> list[tuple[str, bool]]:
+        """(topic, is_new) per topic of the article; is_new means "send a story alert". Writes nothing.
+
+        A re-delivered article id returns [].
+        """
+        if not self._counts(article):
+            return []
+        story = story_of(article)
+        return [(topic, self.copies(topic, story) == 0 and (topic, story) not in self.alerted) for topic in article.topics]
+
+    def record(self, article: Article) -> None:
+        """Count the article toward its story: the re-delivery guard and one counter per topic."""
+        if not self._counts(article):
+            return
+        self.state[f"seen:{article.id}"] = 1
+        story = story_of(article)
+        for topic in article.topics:
+            key = f"story:{topic}:{story}"
+            self.state[key] = self.state.get(key, 0) + 1
+
+    def remember(self, alert: Alert) -> None:
+        """Note a story alert that is already on its alert topic (breaking-volume alerts are not stories)."""
+        if alert.kind == "story":
+            self.alerted.add((alert.topic, alert.cluster_id or alert.article_id))
 
     def copies(self, topic: str, cluster_id: str) -> int:
         """How many distinct articles of this story carried this topic so far."""
         return self.state.get(f"story:{topic}:{cluster_id}", 0)
+
+    def _counts(self, article: Article) -> bool:
+        if (article.replay and not self.alert_replays) or not article.topics:
+            return False
+        return f"seen:{article.id}" not in self.state
+
+
+def story_of(article: Article) -> str:
+    """The story an article belongs to: its cluster, or itself before clustering gave it one."""
+    return article.cluster_id or article.id
 
 
 @dataclass(frozen=True)

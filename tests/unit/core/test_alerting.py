@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from newsmon.core.alerting import AlertTimeError, BreakingVolume, StoryAlerter, event_seconds
-from schemas.article import Article
+from schemas.article import Alert, Article
 
 MINUTE = 60.0
 HOUR = 3600.0
@@ -60,6 +60,33 @@ def test_replays_are_silent_unless_asked() -> None:
     assert state == {}
     assert StoryAlerter(state, alert_replays=True).decide(article("a1", "c1", ["snapback"], replay=True)) == [
         ("snapback", True)]
+
+
+def test_plan_writes_nothing_until_record() -> None:
+    state: dict[str, int] = {}
+    alerter = StoryAlerter(state)
+    first = article("a1", "c1", ["bushehr"])
+    assert alerter.plan(first) == [("bushehr", True)]
+    assert state == {}
+    assert alerter.plan(first) == [("bushehr", True)]  # a crash before record: the alert is planned again, not lost
+    alerter.record(first)
+    assert alerter.plan(first) == []
+    assert alerter.plan(article("a2", "c1", ["bushehr"])) == [("bushehr", False)]
+
+
+def test_a_remembered_story_alert_is_not_planned_again() -> None:
+    alerter = StoryAlerter({})  # state that lost the write of the alert that did reach its topic
+    alerter.remember(Alert(kind="story", topic="bushehr", cluster_id="c1", article_id="a1"))
+    assert alerter.plan(article("a1", "c1", ["bushehr", "snapback"])) == [("bushehr", False), ("snapback", True)]
+    alerter.remember(Alert(kind="story", topic="bushehr", article_id="a9"))  # no cluster yet: its own story
+    assert alerter.decide(article("a9", "", ["bushehr"])) == [("bushehr", False)]
+    assert alerter.copies("bushehr", "a9") == 1
+
+
+def test_breaking_volume_alerts_are_not_remembered_as_stories() -> None:
+    alerter = StoryAlerter({})
+    alerter.remember(Alert(kind="breaking-volume", topic="bushehr", rate=9, baseline=1))
+    assert alerter.alerted == set()
 
 
 def test_untagged_articles_and_missing_cluster_ids() -> None:
