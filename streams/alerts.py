@@ -3,6 +3,12 @@
 news.articles is keyed by cluster id, so every copy of a story reaches the same partition
 and the table that remembers which stories were already alerted. Per-topic volume events
 go through the single-partition news.volume topic to the breaking-volume detector.
+
+Story alerts are sent exactly once across worker crashes without Kafka transactions: the
+table entry is written only after the broker acknowledged the alert (a crash in between
+re-sends it, nothing is lost), and on every new partition assignment the stage first reads
+the alert topics back (streams/alert_log.py), so an alert whose table entry a crash lost
+is not sent again.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from newsmon.core.pipeline import utc_now_iso
 from newsmon.log import kv
 from newsmon.settings import Settings
 from schemas.article import ARTICLE_DECODER, Alert, Article, encode
+from streams.alert_log import AlertLog
 from streams.topics import Topics, json_table
 
 log = logging.getLogger(__name__)
@@ -31,6 +38,12 @@ def story_alert(article: Article, topic: str) -> Alert:
     )
 
 
+async def send_acknowledged(topic: faust.TopicT, key: bytes, value: bytes) -> None:
+    """Send now (never held back until the offset commit) and wait for the broker's ack."""
+    delivery = await topic.send(key=key, value=value, force=True)
+    await delivery
+
+
 def register(app: faust.App, topics: Topics, settings: Settings) -> None:
     alerted = json_table(app, "alerts-stories")
     buckets = json_table(app, "alerts-volume", partitions=1)
@@ -42,16 +55,21 @@ def register(app: faust.App, topics: Topics, settings: Settings) -> None:
         min_articles=settings.breaking_min_articles,
     )
 
+    sent = AlertLog(settings, [settings.alerts_topic(t) for t in topics.alerts])
+
     @app.agent(topics.articles, name="newsmon.alert-stories")
     async def alert_stories(stream: faust.StreamT) -> None:
         async for payload in stream:
+            await sent.recall(app.consumer_generation_id, alerter.remember)  # alerts a crash kept but the table lost
             article = ARTICLE_DECODER.decode(payload)
             quiet = article.replay and not article.replay_alerts  # old news alerts nobody unless asked
-            decisions = alerter.decide(msgspec.structs.replace(article, replay=quiet))  # [] for a re-delivery
+            counted = msgspec.structs.replace(article, replay=quiet)
+            decisions = alerter.plan(counted)  # [] for a re-delivery
             for topic, is_new in decisions:
                 if is_new and topic in topics.alerts:
-                    await topics.alerts[topic].send(key=article.cluster_id.encode(), value=encode(story_alert(article, topic)))
+                    await send_acknowledged(topics.alerts[topic], article.cluster_id.encode(), encode(story_alert(article, topic)))
                     log.info(kv(event="alert", topic=topic, cluster=article.cluster_id, title=article.title[:80]))
+            alerter.record(counted)  # only now: the table never says "alerted" for an alert the broker lacks
             if decisions and not article.is_duplicate:  # each story counts once toward its topic's volume
                 for topic, _ in decisions:
                     await topics.volume.send(key=topic.encode(), value=orjson.dumps([topic, article.published, quiet]))
