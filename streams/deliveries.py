@@ -88,11 +88,16 @@ class Deliverer:
         return response.status_code, f"HTTP {response.status_code}"
 
 
-async def run_deliveries(settings: Settings, topics: Topics) -> None:
-    """Consume the alert topics in the deliveries group; commit each message once handled."""
+async def run_deliveries(settings: Settings, topics: Topics, instance_id: str) -> None:
+    """Consume the alert topics in the deliveries group; commit each message once handled.
+
+    `instance_id` is a static group membership id, as the worker's own: a restarted worker
+    takes its place back at once, where noida-db would keep a killed member as group leader.
+    """
     names = [settings.alerts_topic(t) for t in topics.alerts]
     consumer = AIOKafkaConsumer(
-        *names, group_id=GROUP, enable_auto_commit=False, auto_offset_reset="earliest", **kafka_client_kwargs(settings),
+        *names, group_id=GROUP, group_instance_id=instance_id, enable_auto_commit=False, auto_offset_reset="earliest",
+        **kafka_client_kwargs(settings),
     )
     timeout = httpx.Timeout(settings.webhook_timeout_seconds)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
@@ -114,4 +119,4 @@ def register(app: faust.App, topics: Topics, settings: Settings) -> None:
 
     @app.task
     async def deliver_alerts() -> None:
-        await run_deliveries(settings, topics)
+        await run_deliveries(settings, topics, f"{app.conf.consumer_group_instance_id}-deliveries")
