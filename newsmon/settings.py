@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: Path | None = None
     topic_partitions: int = 4
+    # Wait after an empty fetch the broker answered at once (noida-db does): without it an
+    # idle consumer spins a core. 0 for brokers that honour fetch_max_wait_ms.
+    kafka_empty_fetch_wait_seconds: float = 0.05
     raw_topic: str = "news.raw"
     articles_topic: str = "news.articles"
     dlq_topic: str = "news.dlq"

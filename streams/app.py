@@ -12,6 +12,7 @@ import ssl
 import faust
 
 from newsmon.core.rules import RuleSet, load_rules
+from newsmon.kafka import pace_empty_fetches
 from newsmon.settings import Settings
 from streams import alerts, dedupe, deliveries, indexing, tagging, web
 from streams.topics import declare_topics
@@ -45,6 +46,7 @@ def create_app(settings: Settings, rules: RuleSet | None = None) -> faust.App:
     if not settings.kafka_bootstrap_servers:
         raise ValueError("kafka_bootstrap_servers must be set before the worker starts (newsmon up sets it)")
     rules = rules or load_rules(settings.topic_rules)
+    pace_empty_fetches(settings.kafka_empty_fetch_wait_seconds)
     app = faust.App(
         "newsmon",
         broker=[f"kafka://{hostport}" for hostport in settings.kafka_bootstrap_servers.split(",")],
