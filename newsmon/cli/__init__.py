@@ -30,14 +30,17 @@ COMMANDS = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or with `only` a known sub-command, just that one: each sub-command
+    module imports its own stack (Elasticsearch, Faust, ...), and loading all of them
+    costs most of a second that `newsmon process` on a small file would spend waiting."""
     parser = argparse.ArgumentParser(
         prog="newsmon",
         description="Streaming news monitor: feeds -> Kafka -> Faust (dedupe, tagging) -> Elasticsearch.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in [only] if only in COMMANDS else COMMANDS:
         try:
             module = importlib.import_module(f"newsmon.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -49,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(only=next((a for a in argv if not a.startswith("-")), None))
     args = parser.parse_args(argv)
     configure_logging(verbose=args.verbose)
     settings = Settings()
