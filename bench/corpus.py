@@ -2,8 +2,9 @@
 a fifth of them republished copies (new headline, dateline, reformatted HTML).
 
 Words follow a Zipf law over a 30k-word vocabulary, as in real prose (a few very common
-words, a long tail), and about one sentence in seven names a monitored topic, so the
-tagger and the deduper do the work they do on a feed of regional news. Deterministic for
+words, a long tail); about a third of the articles are on a monitored subject and name it
+in one sentence in five, so the tagger, the deduper and the alerter do the work they do on
+a feed of regional news. Deterministic for
 a given seed. (A tiny vocabulary would make every article share phrases with every other,
 which no news stream does.)
 """
@@ -17,6 +18,7 @@ import numpy as np
 from schemas.article import Article
 
 VOCABULARY = 30_000
+ON_TOPIC = 0.3  # share of articles about a monitored subject: the feeds are chosen for the region
 OUTLETS = ["tehrantimes.com", "tass.com", "presstv.ir", "mehrnews.com", "irna.ir", "reuters.com", "aljazeera.com", "rferl.org"]
 PHRASES = [
     "the snapback mechanism of Resolution 2231", "the Bushehr nuclear power plant", "the North-South Transport Corridor",
@@ -37,12 +39,21 @@ def zipf_sentence(rng: np.random.Generator, words: np.ndarray, cumulative: np.nd
     return " ".join(words[np.searchsorted(cumulative, rng.random(length))]).capitalize() + "."
 
 
-def _news_sentence(rng: np.random.Generator, words: np.ndarray, cumulative: np.ndarray) -> str:
+def _news_sentence(rng: np.random.Generator, words: np.ndarray, cumulative: np.ndarray, phrase: str = "") -> str:
     sentence = zipf_sentence(rng, words, cumulative, int(rng.integers(12, 25)))
-    if rng.random() < 0.15:
+    if phrase:
         cut = sentence.rfind(" ", 0, len(sentence) // 2) + 1
-        sentence = f"{sentence[:cut]}{PHRASES[int(rng.integers(len(PHRASES)))]} {sentence[cut:]}"
+        sentence = f"{sentence[:cut]}{phrase} {sentence[cut:]}"
     return sentence
+
+
+def _news_body(rng: np.random.Generator, words: np.ndarray, cumulative: np.ndarray) -> list[str]:
+    """5-8 paragraphs; on a monitored subject (`ON_TOPIC` of articles), one sentence in five names it."""
+    phrase = PHRASES[int(rng.integers(len(PHRASES)))] if rng.random() < ON_TOPIC else ""
+    return [
+        " ".join(_news_sentence(rng, words, cumulative, phrase if rng.random() < 0.2 else "") for _ in range(int(rng.integers(3, 6))))
+        for _ in range(int(rng.integers(5, 9)))
+    ]
 
 
 def synthetic_articles(count: int, seed: int = 7, copy_ratio: float = 0.2) -> Iterator[Article]:
@@ -60,8 +71,7 @@ def synthetic_articles(count: int, seed: int = 7, copy_ratio: float = 0.2) -> It
             paragraphs = [f"TEHRAN, Nov. {rng.integers(1, 29)} ({outlet.split('.')[0].upper()}) - {paragraphs[0]}", *paragraphs[1:]]
         else:
             title = _news_sentence(rng, words, cumulative)[:90]
-            paragraphs = [" ".join(_news_sentence(rng, words, cumulative) for _ in range(int(rng.integers(3, 6))))
-                          for _ in range(int(rng.integers(5, 9)))]
+            paragraphs = _news_body(rng, words, cumulative)
             originals.append((title, paragraphs))
         yield Article(
             id=f"bench-{seed}-{i:08d}",
