@@ -7,6 +7,7 @@ secrets inside ``SecretStr`` until the very moment a client needs them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
 from typing import Any
@@ -71,7 +72,10 @@ def pace_empty_fetches(seconds: float) -> None:
         started = time.monotonic()
         has_data = await original(self, assignment, node_id, request)
         if not has_data and time.monotonic() - started < seconds:
-            await asyncio.sleep(seconds)
+            # Fetcher.close cancels this task and awaits it: like aiokafka's own method, end
+            # quietly, or every consumer.stop() raises CancelledError into its caller.
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(seconds)
         return has_data
 
     Fetcher._proc_fetch_request = paced
