@@ -165,8 +165,21 @@ def assert_exactly_indexed(es: Elasticsearch, expected: set[str]) -> None:
 
 # ---- 1. the worker is SIGKILLed mid-stream --------------------------------------------------
 
+TOPIC_SENTENCES = (
+    "Diplomats weighed the snapback mechanism of Resolution 2231.",
+    "Engineers returned to the Bushehr nuclear power plant.",
+    "Freight moved along the North-South Transport Corridor.",
+)
+
+
+def on_topic(articles: list) -> list:
+    """Each article names a monitored topic, so most stories alert and the kill lands among
+    alerts in flight, however the bench corpus spreads its topics."""
+    return [msgspec.structs.replace(a, content=f"<p>{TOPIC_SENTENCES[i % 3]}</p>{a.content}") for i, a in enumerate(articles)]
+
+
 def test_worker_sigkill_mid_stream_loses_nothing_and_doubles_nothing(tmp_path):
-    articles = list(synthetic_articles(400, seed=11))
+    articles = on_topic(list(synthetic_articles(400, seed=11)))
     expected = {a.id for a in articles}  # synthetic copies are near-duplicates: every one is indexed
 
     with running_stack(tmp_path / "state") as (stack, _):
