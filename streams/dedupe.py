@@ -47,7 +47,7 @@ def register(app: faust.App, topics: Topics, settings: Settings) -> None:
                     log.info(kv(event="dedupe-expired", entries=dropped))
             article, decision = dedupe(decode_article(payload), deduper, now)
             key = article.cluster_id.encode()
-            if not (decision.reason in ("content", "url") and decision.duplicate_of != article.id):  # exact copies
+            if not decision.is_exact_copy:
                 await topics.articles.send(key=key, value=encode(article))
             await topics.stories.send(key=key, value=encode(story_of(deduper, article)))
 

@@ -63,6 +63,11 @@ class Decision:
     is_duplicate: bool
     reason: str  # "new" | "url" | "content" | "near"
 
+    @property
+    def is_exact_copy(self) -> bool:
+        """Another article's very text or URL: counted toward its story, never indexed again."""
+        return self.is_duplicate and self.reason in ("content", "url")
+
 
 @dataclass(frozen=True, eq=False)
 class _Features:
