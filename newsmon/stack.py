@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
-from newsmon.embedded import Server, noida, port_open, tansu
+from newsmon.embedded import Server, exit_with_parent, noida, port_open, tansu
 from newsmon.kafka import kafka_client_kwargs
 from newsmon.log import kv
 from newsmon.settings import Settings
@@ -89,7 +89,7 @@ class Stack:
         with log_path.open("ab") as out:
             self.worker = subprocess.Popen(
                 [sys.executable, "-m", "newsmon.cli", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=exit_with_parent,
             )
         log.info(kv(event="worker-started", pid=self.worker.pid, log=log_path, web=f"http://{s.web_host}:{s.web_port}/"))
         return self.worker
