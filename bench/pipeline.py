@@ -45,16 +45,16 @@ async def produce(bootstrap: str, topic: str, articles: list[Article], rate: flo
     return acked
 
 
-def expected_documents(articles: list[Article], rules: RuleSet) -> int:
-    """How many of `articles` the worker indexes: all but exact copies (same text or URL)."""
+def indexed_ids(articles: list[Article], rules: RuleSet) -> set[str]:
+    """Ids of the `articles` the worker indexes: all but exact copies (same text or URL)."""
     pipeline = LocalPipeline(rules=rules)
-    return sum(not pipeline.run(article)[1].is_exact_copy for article in articles)
+    return {article.id for article in articles if not pipeline.run(article)[1].is_exact_copy}
 
 
 def throughput(settings: Settings, articles: list[Article], timeout: float = 600.0) -> dict[str, float]:
     es = Elasticsearch(settings.elasticsearch_url, request_timeout=60)
     before = searchable_count(es, settings.index_alias)
-    target = before + expected_documents(articles, load_rules(settings.topic_rules))
+    target = before + len(indexed_ids(articles, load_rules(settings.topic_rules)))
     started = time.perf_counter()
     asyncio.run(produce(settings.kafka_bootstrap_servers, settings.raw_topic, articles))
     produced_s = time.perf_counter() - started
@@ -83,6 +83,7 @@ def latency(settings: Settings, articles: list[Article], rate: float = 100.0) ->
     es = Elasticsearch(settings.elasticsearch_url, request_timeout=60)
     pending: dict[str, float] = {}
     found: dict[str, float] = {}
+    indexed = indexed_ids(articles, load_rules(settings.topic_rules))
 
     async def run() -> None:
         producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=0)
@@ -93,7 +94,8 @@ def latency(settings: Settings, articles: list[Article], rate: float = 100.0) ->
         for i, article in enumerate(articles):
             await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
             await producer.send_and_wait(settings.raw_topic, encode(article), key=article.id.encode())
-            pending[article.id] = time.perf_counter()
+            if article.id in indexed:
+                pending[article.id] = time.perf_counter()
         await producer.stop()
         await watcher
 

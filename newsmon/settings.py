@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     index_alias: str = "news-articles"
     stories_index: str = "news-stories"
     index_batch_size: int = 500
-    index_batch_seconds: float = 1.0
+    index_batch_seconds: float = 0.5
 
     # --- Kibana (reached only through its HTTP API) ---
     kibana_url: str = Field("http://127.0.0.1:5601", validation_alias=_env("NEWSMON_KIBANA_URL", "KIBANA_URL"))
