@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from newsmon.cli.search import safe
-from newsmon.kafka import kafka_client_kwargs
+from newsmon.kafka import kafka_client_kwargs, pace_empty_fetches
 from newsmon.settings import Settings
 from schemas.article import ALERT_DECODER, Alert
 
@@ -47,6 +47,7 @@ def render(alert: Alert) -> str:
 
 async def subscribe(settings: Settings, args: argparse.Namespace) -> int:
     names = [settings.alerts_topic(t) for t in args.topics]
+    pace_empty_fetches(settings.kafka_empty_fetch_wait_seconds)  # a subscriber mostly waits: not on a spinning core
     consumer = AIOKafkaConsumer(**kafka_client_kwargs(settings), enable_auto_commit=False)
     await consumer.start()
     console = Console(highlight=False, soft_wrap=True)
