@@ -7,7 +7,9 @@ One JSON line out per JSON line in, in input order; a line that cannot be read y
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -89,7 +91,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         rules=load_rules(args.rules or settings.topic_rules),
         config=DedupeConfig(window_days=settings.dedupe_window_days),
     )
+    started, count = time.perf_counter(), 0
     with source, _open_out(args.output) as sink:
-        for out in process_lines(iter(source), pipeline):
+        for count, out in enumerate(process_lines(iter(source), pipeline), 1):
             sink.write(out)
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"newsmon process: lines={count} seconds={seconds:.2f} per_s={count / max(seconds, 1e-9):.0f} "
+          f"stories={len(pipeline.stories)} peak_rss_mb={peak_mb:.0f}", file=sys.stderr)
     return 0
