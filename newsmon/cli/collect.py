@@ -17,18 +17,13 @@ import sys
 from collectors.run import Sink, collect_once, poll
 from collectors.publisher import Publisher
 from collectors.state import StateStore
+from newsmon.cli.arguments import positive_number
 from newsmon.settings import Settings
 from schemas.article import Article, encode
 
 
 def positive_seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError("must be > 0")
-    return seconds
+    return positive_number(value, "a number of seconds > 0")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -23,6 +23,7 @@ from collectors.publisher import PublishError, Publisher
 from collectors.replay import Rejection, archive_files, read_archive
 from newsmon.core.pipeline import normalise, tag
 from newsmon.core.rules import load_rules
+from newsmon.cli.arguments import positive_number
 from newsmon.settings import Settings
 from schemas.article import Article
 
@@ -52,15 +53,7 @@ def parse_date(value: str) -> str:
 
 
 def parse_speed(value: str) -> float | None:
-    if value == "max":
-        return None
-    try:
-        speed = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--speed takes a number or 'max', not {value!r}") from None
-    if speed <= 0:
-        raise argparse.ArgumentTypeError("--speed must be positive")
-    return speed
+    return None if value == "max" else positive_number(value, "a number > 0 or 'max'")
 
 
 def select(args: argparse.Namespace, counts: Counter[str], rejections: list[Rejection]) -> list[Article]:

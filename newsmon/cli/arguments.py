@@ -1,0 +1,15 @@
+"""Argument types shared by sub-commands, so every command rejects a bad number the same way."""
+from __future__ import annotations
+
+import argparse
+
+
+def positive_number(value: str, expected: str = "a number > 0") -> float:
+    """`value` as a float > 0, or an argparse error saying what was `expected`."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {value!r}")
+    return number
