@@ -53,5 +53,5 @@ def register(app: faust.App, topics: Topics, settings: Settings) -> None:
 
 
 def story_of(deduper: Deduper, article: Article) -> Story:
-    """The story summary to index: the deduper's counts plus the topics its copies carry."""
-    return msgspec.convert({**deduper.story(article.cluster_id), "topics": article.topics}, Story)
+    """The story summary to index: counts, sources and the topics its copies carry."""
+    return msgspec.convert(deduper.story(article.cluster_id), Story)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -110,6 +110,7 @@ class Deduper:
         published: str,
         now: float,
         language: str = "",
+        topics: Sequence[str] = (),
     ) -> Decision:
         """Cluster one article; re-delivering an article id returns its first decision."""
         known = self.seen.get(f"a:{article_id}")
@@ -120,9 +121,9 @@ class Deduper:
         cluster, reason, features = self._find(exact_keys, words, text)
         if cluster is None:
             cluster, reason = article_id, "new"
-            self.stories[cluster] = self._new_story(article_id, canonical_url, title, text, source, language, now)
+            self.stories[cluster] = self._new_story(article_id, canonical_url, title, text, source, language, now, topics)
         else:
-            self.stories[cluster] = self._grow_story(self.stories[cluster], source, now)
+            self.stories[cluster] = self._grow_story(self.stories[cluster], source, now, topics)
         if features is not None and self._worth_indexing(cluster, reason, features):
             self._index_article(article_id, cluster, features.sketch)
             self.signatures[article_id] = [cluster, features.sketch.encode()]
@@ -287,7 +288,8 @@ class Deduper:
     # ---- story summaries -------------------------------------------------------------------
 
     def _new_story(
-        self, article_id: str, url: str, title: str, text: str, source: str, language: str, now: float
+        self, article_id: str, url: str, title: str, text: str, source: str, language: str, now: float,
+        topics: Sequence[str],
     ) -> dict:
         stamp = iso_utc(now)
         return {
@@ -302,10 +304,15 @@ class Deduper:
             "copies": 1,
             "sources": [source] if source else [],
             "source_count": 1 if source else 0,
+            "topics": sorted(set(topics)),
         }
 
-    def _grow_story(self, story: dict, source: str, now: float) -> dict:
+    def _grow_story(self, story: dict, source: str, now: float, topics: Sequence[str]) -> dict:
+        """One more copy: counts, sources, and the union of the topics its copies carry (a copy
+        cut to its lede may not name the topic the full article did; the story still does)."""
         story = dict(story, copies=story["copies"] + 1, last_seen=iso_utc(now))
+        if not set(topics) <= set(story.get("topics", ())):
+            story["topics"] = sorted({*story.get("topics", ()), *topics})
         if source and source not in story["sources"]:
             story["source_count"] += 1
             if len(story["sources"]) < self.config.sources_cap:

@@ -73,6 +73,7 @@ def dedupe(article: Article, deduper: Deduper, now: float | None = None) -> tupl
         published=article.published,
         language=article.language,
         now=time.time() if now is None else now,
+        topics=article.topics,
     )
     return apply_decision(article, decision), decision
 

@@ -197,3 +197,19 @@ def test_labelled_corpus_meets_the_bar(dedupe_corpus, split, seed):
     print(f"\ndedupe {split} seed {seed}: articles={len(items)} stories={stories} clusters={len(set(clusters))} "
           f"precision={precision:.4f} recall={recall:.4f} f1={f1:.4f}")
     assert precision >= PRECISION_BAR and f1 >= F1_BAR
+
+
+def test_story_topics_are_the_union_over_its_copies(seed_texts):
+    deduper, state = make_deduper()
+    canonical = canonicalize_url("https://a.example/full")
+    first = deduper.assign(article_id=article_id(canonical), canonical_url=canonical, title="t", text=seed_texts[2],
+                           source="a", published="", now=NOW, topics=["north-south-corridor", "snapback"])
+    writes = state["stories"].writes
+    for url, topics in (("https://b.example/lede", []), ("https://c.example/copy", ["bushehr", "snapback"])):
+        canonical = canonicalize_url(url)
+        deduper.assign(article_id=article_id(canonical), canonical_url=canonical, title="t",
+                       text=f"MOSCOW (Agency) - {seed_texts[2]}", source="b", published="", now=NOW, topics=topics)
+    story = deduper.story(first.cluster_id)
+    assert story["copies"] == 3
+    assert story["topics"] == ["bushehr", "north-south-corridor", "snapback"]  # a copy without topics removes none
+    assert state["stories"].writes == writes + 2  # still one story write per article
