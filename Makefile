@@ -18,9 +18,14 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/newsmon up --demo
 
-# The live-page browser test drives the distribution's Chromium; install it once when we may.
+# Debian packages some tests drive: Chromium (the live page) and docker-compose (validating
+# docker-compose.yml). Installed once, in one apt run, when missing and we may.
+SYSTEM_PACKAGES := chromium:/usr/bin/chromium docker-compose:/usr/bin/docker-compose
 system-deps:
-	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; fi
+	@missing="$$(for p in $(SYSTEM_PACKAGES); do [ -x "$${p#*:}" ] || echo "$${p%%:*}"; done)"; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 test: $(STAMP) system-deps
 	$(BIN)/pytest -n 2 --dist loadgroup -q -p no:cacheprovider
