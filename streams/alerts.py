@@ -13,6 +13,7 @@ is not sent again.
 from __future__ import annotations
 
 import logging
+import time
 
 import faust
 import msgspec
@@ -27,6 +28,7 @@ from streams.alert_log import AlertLog
 from streams.topics import Topics, json_table
 
 log = logging.getLogger(__name__)
+EXPIRE_EVERY_SECONDS = 600.0
 
 
 def story_alert(article: Article, topic: str) -> Alert:
@@ -47,7 +49,8 @@ async def send_acknowledged(topic: faust.TopicT, key: bytes, value: bytes) -> No
 def register(app: faust.App, topics: Topics, settings: Settings) -> None:
     alerted = json_table(app, "alerts-stories")
     buckets = json_table(app, "alerts-volume", partitions=1)
-    alerter = StoryAlerter(alerted)
+    alerter = StoryAlerter(alerted, window_days=settings.dedupe_window_days)
+    expired_at: dict[int, float] = {}  # per partition of news.articles: when its entries were last expired
     volume = BreakingVolume(
         buckets,
         window_minutes=settings.breaking_window_minutes,
@@ -69,7 +72,12 @@ def register(app: faust.App, topics: Topics, settings: Settings) -> None:
                 if is_new and topic in topics.alerts:
                     await send_acknowledged(topics.alerts[topic], article.cluster_id.encode(), encode(story_alert(article, topic)))
                     log.info(kv(event="alert", topic=topic, cluster=article.cluster_id, title=article.title[:80]))
-            alerter.record(counted)  # only now: the table never says "alerted" for an alert the broker lacks
+            partition = stream.current_event.message.partition
+            alerter.record(counted, shard=partition)  # only now: the table never says "alerted" for an alert the broker lacks
+            if time.monotonic() - expired_at.get(partition, -EXPIRE_EVERY_SECONDS) >= EXPIRE_EVERY_SECONDS:
+                expired_at[partition] = time.monotonic()
+                if dropped := alerter.expire(shard=partition):
+                    log.info(kv(event="alerts-expired", partition=partition, entries=dropped))
             if decisions and not article.is_duplicate:  # each story counts once toward its topic's volume
                 for topic, _ in decisions:
                     await topics.volume.send(key=topic.encode(), value=orjson.dumps([topic, article.published, quiet]))

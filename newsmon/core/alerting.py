@@ -2,17 +2,22 @@
 
 Pure decision logic so the stream agents and `newsmon process` share it and it can be tested
 without Kafka. All state lives in a plain MutableMapping passed in (a dict in tests, a
-changelog-backed Faust table in the worker), with JSON-friendly keys and int values, and each
-article costs O(1) writes. Time is always the event time handed in, never the wall clock, so
-a replay of old news gives the same decisions every time and can be told apart from live news.
+changelog-backed Faust table in the worker), with JSON-friendly keys and values, and each
+article costs O(1) writes. Decisions use only the event time handed in, never the wall clock, so
+a replay of old news gives the same decisions every time and can be told apart from live news;
+the processing clock only dates state entries so that `StoryAlerter.expire` can bound them.
 """
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+import time
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from schemas.article import Alert, Article
+
+
+DAY = 86400.0
 
 
 class AlertTimeError(ValueError):
@@ -35,8 +40,9 @@ def event_seconds(when: str | float) -> float:
 class StoryAlerter:
     """One alert per (topic, story cluster); later copies only bump that story's counter.
 
-    State keys: "seen:<article id>" (re-delivery guard) and "story:<topic>:<cluster id>"
-    (articles of that story carrying that topic). Replayed articles (Article.replay) are
+    State keys: "seen:<article id>" -> [when it was counted, shard] (re-delivery guard) and
+    "story:<topic>:<cluster id>" -> [articles of that story carrying that topic, when the last
+    one was counted, shard]; `expire` drops what the window left behind. Replayed articles (Article.replay) are
     ignored -- no alert, no state -- unless `alert_replays` is set, e.g. to backtest alerts.
 
     Without a transaction, the alert and the state write can be split by a crash. Two rules
@@ -46,9 +52,18 @@ class StoryAlerter:
     state that missed its write still finds its story alerted.
     """
 
-    def __init__(self, state: MutableMapping[str, int], *, alert_replays: bool = False) -> None:
+    def __init__(
+        self,
+        state: MutableMapping[str, list[int]],
+        *,
+        alert_replays: bool = False,
+        window_days: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.state = state
         self.alert_replays = alert_replays
+        self.window_seconds = window_days * DAY
+        self.clock = clock
         self.alerted: set[tuple[str, str]] = set()  # (topic, story) read back from the alert topics
 
     def decide(self, article: Article) -> list[tuple[str, bool]]:
@@ -67,15 +82,16 @@ class StoryAlerter:
         story = story_of(article)
         return [(topic, self.copies(topic, story) == 0 and (topic, story) not in self.alerted) for topic in article.topics]
 
-    def record(self, article: Article) -> None:
-        """Count the article toward its story: the re-delivery guard and one counter per topic."""
+    def record(self, article: Article, shard: int = 0) -> None:
+        """Count the article toward its story: the re-delivery guard and one counter per topic,
+        each dated and tagged with the `shard` (the worker's partition) that wrote it."""
         if not self._counts(article):
             return
-        self.state[f"seen:{article.id}"] = 1
+        now = int(self.clock())
+        self.state[f"seen:{article.id}"] = [now, shard]
         story = story_of(article)
         for topic in article.topics:
-            key = f"story:{topic}:{story}"
-            self.state[key] = self.state.get(key, 0) + 1
+            self.state[f"story:{topic}:{story}"] = [self.copies(topic, story) + 1, now, shard]
 
     def remember(self, alert: Alert) -> None:
         """Note a story alert that is already on its alert topic (breaking-volume alerts are not stories)."""
@@ -84,7 +100,24 @@ class StoryAlerter:
 
     def copies(self, topic: str, cluster_id: str) -> int:
         """How many distinct articles of this story carried this topic so far."""
-        return self.state.get(f"story:{topic}:{cluster_id}", 0)
+        value = self.state.get(f"story:{topic}:{cluster_id}", 0)
+        return value[0] if isinstance(value, list) else value
+
+    def expire(self, shard: int | None = None) -> int:
+        """Forget stories and articles not counted for `window_days` (the deduper's window: a
+        later copy starts a new story anyway), so months of running keep the state bounded.
+
+        With `shard`, only entries recorded under it: a Faust table logs every write, deletes
+        included, to the changelog partition of the event being processed, so an entry must be
+        deleted while processing an event of the partition that wrote it. Entries from before
+        times were kept (bare numbers) are left alone. Returns how many entries went."""
+        cutoff = self.clock() - self.window_seconds
+        stale = [key for key, value in list(self.state.items())
+                 if isinstance(value, list) and value[-2] < cutoff and shard in (None, value[-1])]
+        for key in stale:
+            del self.state[key]
+        self.alerted -= {tuple(key.split(":", 2)[1:]) for key in stale if key.startswith("story:")}
+        return len(stale)
 
     def _counts(self, article: Article) -> bool:
         if (article.replay and not self.alert_replays) or not article.topics:

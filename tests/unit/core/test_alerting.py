@@ -175,3 +175,33 @@ def test_event_times_accept_iso_strings_and_reject_garbage() -> None:
         event_seconds("")
     with pytest.raises(ValueError):
         BreakingVolume({}, bucket_minutes=7, window_minutes=60)
+
+
+def test_expire_forgets_stories_idle_for_the_window_and_keeps_live_ones() -> None:
+    now = [T0]
+    state: dict = {}
+    alerter = StoryAlerter(state, window_days=30, clock=lambda: now[0])
+    alerter.decide(article("old", "c-old", ["bushehr"]))
+    alerter.remember(Alert(kind="story", topic="bushehr", cluster_id="c-old"))
+    alerter.remember(Alert(kind="story", topic="snapback", cluster_id="c-lost"))  # its state write was lost
+    now[0] += 20 * 86400
+    alerter.decide(article("live", "c-live", ["snapback"]))
+    now[0] += 15 * 86400  # c-old idle 35 days, c-live 15
+    assert alerter.expire() == 2  # seen:old and story:bushehr:c-old
+    assert set(state) == {"seen:live", "story:snapback:c-live"}
+    assert alerter.alerted == {("snapback", "c-lost")}  # read back from the alert topic: still alerted
+    assert alerter.decide(article("live", "c-live", ["snapback"])) == []  # still a re-delivery
+    assert alerter.decide(article("late", "c-old", ["bushehr"])) == [("bushehr", True)]  # past the window: news again
+
+
+def test_expire_with_a_shard_touches_only_what_that_shard_wrote() -> None:
+    now = [T0]
+    state: dict = {"story:bushehr:c0": 4}  # written before times were kept: left alone
+    alerter = StoryAlerter(state, window_days=30, clock=lambda: now[0])
+    alerter.record(article("a1", "c1", ["bushehr"]), shard=1)
+    alerter.record(article("a2", "c2", ["bushehr"]), shard=2)
+    assert alerter.copies("bushehr", "c0") == 4 and alerter.copies("bushehr", "c1") == 1
+    now[0] += 31 * 86400
+    assert alerter.expire(shard=1) == 2
+    assert set(state) == {"story:bushehr:c0", "seen:a2", "story:bushehr:c2"}
+    assert alerter.expire() == 2 and set(state) == {"story:bushehr:c0"}
