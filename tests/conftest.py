@@ -15,7 +15,7 @@ import pytest
 from newsmon.embedded import Server, free_port, noida, tansu
 
 REPO = Path(__file__).resolve().parent.parent
-SEEDS = REPO.parent / "shared" / "seeds"
+SEEDS = REPO / "tests" / "fixtures" / "dedupe" / "seeds"  # copies of ../shared/seeds: tests run on any checkout
 FIXTURES = REPO / "tests" / "fixtures"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from schemas.article import Article, Story
 
-SEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
+SEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "dedupe" / "seeds"  # copies of ../shared/seeds
 
 WRITTEN = [
     ("en", "snapback", "UN snapback sanctions on Iran take effect after trigger mechanism",
@@ -46,7 +46,9 @@ def article_id(url: str) -> str:
 
 def originals(anchor: datetime) -> list[Article]:
     found = []
-    for n, path in enumerate(sorted(SEEDS.glob("*.txt"))):
+    seeds = sorted(SEEDS.glob("*.txt"))
+    assert len(seeds) == 5, f"the five seed articles are missing from {SEEDS}"
+    for n, path in enumerate(seeds):
         lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         url = f"https://seeds.example/{path.stem}"
         found.append(Article(id=article_id(url), url=url, title=lines[0][:200], text=" ".join(lines[1:]),
