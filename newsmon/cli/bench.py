@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("bench", help="measure raw server limits, end-to-end throughput, latency, process speed")
     parser.add_argument("--articles", type=int, default=20_000, help="burst size for throughput figures")
     parser.add_argument("--latency-seconds", type=float, default=30.0, help="how long to feed at 100 articles/s")
+    parser.add_argument("--dedupe-articles", type=int, default=50_000, help="articles for the dedupe cost and state-size figures")
     parser.add_argument("--output", type=Path, default=Path("bench/results/latest.json"))
     parser.set_defaults(func=run)
 
@@ -58,7 +59,7 @@ def process_figures(articles: list, workdir: Path) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from bench import pipeline, raw
+    from bench import dedupe, pipeline, raw
     from bench.corpus import synthetic_articles
     from newsmon.core.rules import load_rules
     from newsmon.stack import Stack, ensure_topics
@@ -69,6 +70,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     results: dict[str, object] = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     console.print(f"[bold]process[/]: {len(articles)} articles through newsmon process")
     results.update(process_figures(articles, workdir))
+    console.print(f"[bold]dedupe state[/]: {args.dedupe_articles} articles through the deduper alone")
+    results.update({f"dedupe_{name}": value for name, value in dedupe.run(args.dedupe_articles).items()})
 
     bench_settings = settings.model_copy(update={
         "kafka_bootstrap_servers": None, "elasticsearch_url": None, "data_dir": workdir / "stack",
