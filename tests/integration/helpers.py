@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,21 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from tests.loopback import serve
+
 T = TypeVar("T")
 
 
 @contextmanager
 def serve_directory(directory: Path) -> Iterator[str]:
     """A real HTTP server on a free loopback port serving `directory`; yields its base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(functools.partial(_QuietHandler, directory=str(directory))) as url:
+        yield url
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -24,6 +24,7 @@ from newsmon.core.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, TOPIC_HEADE
 from schemas.article import ALERT_DECODER, Alert
 from tests.conftest import REPO
 from tests.integration.helpers import es_count, running_up, serve_directory, settle, wait_for
+from tests.loopback import serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("up")]
 
@@ -73,13 +74,8 @@ def receiving() -> Iterator[tuple[str, Receiver]]:
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", receiver
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(Handler) as url:
+        yield url, receiver
 
 
 async def read_all(bootstrap: str, names: list[str]) -> list[tuple[str, bytes]]:

@@ -5,7 +5,6 @@ import argparse
 import base64
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,6 +13,7 @@ import pytest
 from newsmon.cli import kibana
 from newsmon.embedded import free_port
 from newsmon.settings import Settings
+from tests.loopback import serve
 
 
 @contextmanager
@@ -34,13 +34,8 @@ def fake_kibana(status: int = 200, answer: dict | None = None) -> Iterator[tuple
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", recorded
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(Handler) as url:
+        yield url, recorded
 
 
 def run(*argv: str, settings: Settings | None = None) -> int:
