@@ -4,9 +4,8 @@ a fifth of them republished copies (new headline, dateline, reformatted HTML).
 Words follow a Zipf law over a 30k-word vocabulary, as in real prose (a few very common
 words, a long tail); about a third of the articles are on a monitored subject and name it
 in one sentence in five, so the tagger, the deduper and the alerter do the work they do on
-a feed of regional news. Deterministic for
-a given seed. (A tiny vocabulary would make every article share phrases with every other,
-which no news stream does.)
+a feed of regional news. Deterministic for a given seed. (A tiny vocabulary would make
+every article share phrases with every other, which no news stream does.)
 """
 from __future__ import annotations
 
