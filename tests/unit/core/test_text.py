@@ -14,6 +14,14 @@ def test_html_to_text_plain_text_is_only_tidied():
     assert html_to_text("5 < 6 and AT&T") == "5 < 6 and AT&T"
 
 
+def test_html_to_text_folds_every_kind_of_space_like_split():
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace() and chr(c) not in " \n"]
+    for space in spaces:  # the tidy fast path keeps printable lines: no space but " " may be printable
+        assert not space.isprintable()
+        assert html_to_text(f"a{space}b {space}c{space}") == "a b c", hex(ord(space))
+    assert html_to_text("already tidy line\n lead\ntrail \ntwo  spaces") == "already tidy line\nlead\ntrail\ntwo spaces"
+
+
 def test_fold_text_folds_quotes_dashes_case_and_space():
     assert fold_text("“Iran’s”  —\tTREATY «x»") == "\"iran's\" - treaty \"x\""
 
