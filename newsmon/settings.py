@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     # Wait after an empty fetch the broker answered at once (noida-db does): without it an
     # idle consumer spins a core. 0 for brokers that honour fetch_max_wait_ms.
     kafka_empty_fetch_wait_seconds: float = 0.05
+    # The worker's internal hops carry batches: up to this many articles, gathered for at
+    # most this long, in messages of at most about this many bytes.
+    stream_batch_size: int = 500
+    stream_batch_seconds: float = 0.05
+    stream_batch_bytes: int = 512 * 1024
     raw_topic: str = "news.raw"
     articles_topic: str = "news.articles"
     dlq_topic: str = "news.dlq"

@@ -126,7 +126,7 @@ async def ensure_topics(settings: Settings, topic_ids: list[str]) -> None:
     p = settings.topic_partitions
     wanted = [
         NewTopic(settings.raw_topic, p, 1), NewTopic("news.dedupe", 1, 1), NewTopic(settings.articles_topic, p, 1),
-        NewTopic("news.stories", p, 1), NewTopic("news.volume", 1, 1), NewTopic(settings.dlq_topic, p, 1),
+        NewTopic("news.volume", 1, 1), NewTopic(settings.dlq_topic, p, 1),
         *(NewTopic(settings.alerts_topic(t), p, 1) for t in topic_ids),
     ]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, **kafka_security(settings))
@@ -169,7 +169,7 @@ async def consumer_lag(settings: Settings, topics: list[str]) -> int | None:
 
 async def wait_drained(settings: Settings, stack: Stack | None = None, timeout: float = 300.0, stable_checks: int = 2) -> bool:
     """Wait until the worker has consumed and committed everything in its input topics."""
-    topics = [settings.raw_topic, "news.dedupe", settings.articles_topic, "news.stories"]
+    topics = [settings.raw_topic, "news.dedupe", settings.articles_topic]
     deadline, zeros = time.monotonic() + timeout, 0
     while time.monotonic() < deadline:
         if stack is not None:

@@ -86,7 +86,20 @@ class DeadLetter(msgspec.Struct, kw_only=True):
     created: str
 
 
+class Batch(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Many records in one message on the worker's internal topics (news.dedupe, news.articles).
+
+    The broker and Faust cost about the same per message whatever its size, so the hops
+    between stages carry batches: `articles` in order, and on news.articles the latest
+    summary of every `stories` cluster those articles touched.
+    """
+
+    articles: list[Article] = []
+    stories: list[Story] = []
+
+
 ARTICLE_DECODER = msgspec.json.Decoder(Article)
+BATCH_DECODER = msgspec.json.Decoder(Batch)
 ALERT_DECODER = msgspec.json.Decoder(Alert)
 STORY_DECODER = msgspec.json.Decoder(Story)
 ENCODER = msgspec.json.Encoder()
@@ -99,3 +112,26 @@ def decode_article(data: bytes | str) -> Article:
 
 def encode(record: msgspec.Struct) -> bytes:
     return ENCODER.encode(record)
+
+
+def pack(articles: list[Article], max_bytes: int, stories: list[Story] = ()) -> list[bytes]:
+    """Encode `articles` as `Batch` messages of at most about `max_bytes` each (an article
+    larger than that travels alone), in order; every story goes in the first message."""
+    parts = [ENCODER.encode(a) for a in articles]
+    story_part = b",".join(ENCODER.encode(s) for s in stories)
+    messages: list[bytes] = []
+    start, size = 0, len(story_part)
+    for end, part in enumerate(parts):
+        if end > start and size + len(part) > max_bytes:
+            messages.append(_batch_bytes(parts[start:end], story_part if not messages else b""))
+            start, size = end, 0
+        size += len(part) + 1
+    if parts[start:] or not messages:
+        messages.append(_batch_bytes(parts[start:], story_part if not messages else b""))
+    return messages
+
+
+def _batch_bytes(parts: list[bytes], story_part: bytes) -> bytes:
+    """The JSON of `Batch`, joined from already encoded records."""
+    body = b'{"articles":[' + b",".join(parts) + b"]"
+    return body + (b',"stories":[' + story_part + b"]}" if story_part else b"}")

@@ -12,6 +12,7 @@ is not sent again.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -23,7 +24,7 @@ from newsmon.core.alerting import AlertTimeError, BreakingVolume, StoryAlerter
 from newsmon.core.pipeline import utc_now_iso
 from newsmon.log import kv
 from newsmon.settings import Settings
-from schemas.article import ARTICLE_DECODER, Alert, Article, encode
+from schemas.article import BATCH_DECODER, Alert, Article, encode
 from streams.alert_log import AlertLog
 from streams.topics import Topics, json_table
 
@@ -40,10 +41,22 @@ def story_alert(article: Article, topic: str) -> Alert:
     )
 
 
-async def send_acknowledged(topic: faust.TopicT, key: bytes, value: bytes) -> None:
-    """Send now (never held back until the offset commit) and wait for the broker's ack."""
-    delivery = await topic.send(key=key, value=value, force=True)
-    await delivery
+async def send_now(topic: faust.TopicT, key: bytes, value: bytes) -> asyncio.Future:
+    """Send now (never held back until the offset commit); await the result for the broker's ack."""
+    return await topic.send(key=key, value=value, force=True)
+
+
+def quieted(article: Article) -> Article:
+    """Old news alerts nobody unless the replay asked: such articles count as replayed."""
+    return msgspec.structs.replace(article, replay=article.replay and not article.replay_alerts)
+
+
+def volume_events(articles: list[Article], plans: list[list[tuple[str, bool]]]) -> list[list]:
+    """[topic, published, replayed] per topic of each story's first article: what the
+    breaking-volume detector counts."""
+    return [[topic, article.published, article.replay]
+            for article, decisions in zip(articles, plans) if not article.is_duplicate
+            for topic, _ in decisions]
 
 
 def register(app: faust.App, topics: Topics, settings: Settings) -> None:
@@ -64,34 +77,34 @@ def register(app: faust.App, topics: Topics, settings: Settings) -> None:
     async def alert_stories(stream: faust.StreamT) -> None:
         async for payload in stream:
             await sent.recall(app.consumer_generation_id, alerter.remember)  # alerts a crash kept but the table lost
-            article = ARTICLE_DECODER.decode(payload)
-            quiet = article.replay and not article.replay_alerts  # old news alerts nobody unless asked
-            counted = msgspec.structs.replace(article, replay=quiet)
-            decisions = alerter.plan(counted)  # [] for a re-delivery
-            for topic, is_new in decisions:
-                if is_new and topic in topics.alerts:
-                    await send_acknowledged(topics.alerts[topic], article.cluster_id.encode(), encode(story_alert(article, topic)))
-                    log.info(kv(event="alert", topic=topic, cluster=article.cluster_id, title=article.title[:80]))
+            articles = [quieted(article) for article in BATCH_DECODER.decode(payload).articles]
+            plans = alerter.plan_all(articles)  # [] for a re-delivery
+            alerts = [story_alert(article, topic) for article, decisions in zip(articles, plans)
+                      for topic, is_new in decisions if is_new and topic in topics.alerts]
+            deliveries = [await send_now(topics.alerts[a.topic], a.cluster_id.encode(), encode(a)) for a in alerts]
+            await asyncio.gather(*deliveries)  # acknowledged by the broker ...
             partition = stream.current_event.message.partition
-            alerter.record(counted, shard=partition)  # only now: the table never says "alerted" for an alert the broker lacks
+            for article in articles:
+                alerter.record(article, shard=partition)  # ... only then: the table never says "alerted" for an alert the broker lacks
+            for alert in alerts:
+                log.info(kv(event="alert", topic=alert.topic, cluster=alert.cluster_id, title=alert.title[:80]))
             if time.monotonic() - expired_at.get(partition, -EXPIRE_EVERY_SECONDS) >= EXPIRE_EVERY_SECONDS:
                 expired_at[partition] = time.monotonic()
                 if dropped := alerter.expire(shard=partition):
                     log.info(kv(event="alerts-expired", partition=partition, entries=dropped))
-            if decisions and not article.is_duplicate:  # each story counts once toward its topic's volume
-                for topic, _ in decisions:
-                    await topics.volume.send(key=topic.encode(), value=orjson.dumps([topic, article.published, quiet]))
+            if counted := volume_events(articles, plans):
+                await topics.volume.send(value=orjson.dumps(counted))
 
     @app.agent(topics.volume, name="newsmon.breaking-volume")
     async def watch_volume(stream: faust.StreamT) -> None:
         async for payload in stream:
-            topic, published, quiet = orjson.loads(payload)
-            try:
-                burst = volume.observe(topic, published, replay=quiet)
-            except AlertTimeError as exc:
-                log.warning(kv(event="volume-skipped", topic=topic, reason=exc))
-                continue
-            if burst is not None and topic in topics.alerts:
-                alert = Alert(kind="breaking-volume", topic=topic, rate=burst.rate, baseline=burst.baseline, created=utc_now_iso())
-                await topics.alerts[topic].send(key=topic.encode(), value=encode(alert))
-                log.info(kv(event="breaking-volume", topic=topic, rate=burst.rate, baseline=burst.baseline))
+            for topic, published, quiet in orjson.loads(payload):
+                try:
+                    burst = volume.observe(topic, published, replay=quiet)
+                except AlertTimeError as exc:
+                    log.warning(kv(event="volume-skipped", topic=topic, reason=exc))
+                    continue
+                if burst is not None and topic in topics.alerts:
+                    alert = Alert(kind="breaking-volume", topic=topic, rate=burst.rate, baseline=burst.baseline, created=utc_now_iso())
+                    await topics.alerts[topic].send(key=topic.encode(), value=encode(alert))
+                    log.info(kv(event="breaking-volume", topic=topic, rate=burst.rate, baseline=burst.baseline))

@@ -71,7 +71,7 @@ def create_app(settings: Settings, rules: RuleSet | None = None) -> faust.App:
         web_in_thread=False,
     )
     topics = declare_topics(app, settings, rules.topics)
-    tagging.register(app, topics, rules)
+    tagging.register(app, topics, rules, settings)
     dedupe.register(app, topics, settings)
     indexing.register(app, topics, settings)
     alerts.register(app, topics, settings)

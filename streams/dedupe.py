@@ -2,15 +2,18 @@
 
 Every article meets every earlier one here, whatever partition or worker it was
 collected on, so a duplicate can never hide from its original. Persistent state is in
-Faust tables backed by changelog topics (one write per article); the LSH index is
-derived from them and rebuilt after recovery. Exact copies at another URL are not
-forwarded (they only count toward their story); everything else goes on to
-news.articles keyed by cluster id, with the updated story summary on news.stories.
+Faust tables backed by changelog topics; the LSH index is derived from them and rebuilt
+after recovery. Exact copies at another URL are not forwarded (they only count toward
+their story). Everything else goes on to news.articles as one batch per partition, each
+article on the partition its cluster id hashes to (as if keyed by it, so all copies of a
+story meet one alert table) together with the updated summaries of its stories.
 """
 from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
+from collections.abc import Callable
 
 import faust
 import msgspec
@@ -19,11 +22,40 @@ from newsmon.core.dedupe import DedupeConfig, Deduper
 from newsmon.core.pipeline import dedupe
 from newsmon.log import kv
 from newsmon.settings import Settings
-from schemas.article import Article, Story, decode_article, encode
-from streams.topics import Topics, json_table
+from schemas.article import BATCH_DECODER, Article, Story, pack
+from streams.topics import Topics, dead_letter, json_table, partitioner
 
 log = logging.getLogger(__name__)
 EXPIRE_EVERY_SECONDS = 600.0
+
+
+def decide_all(articles: list[Article], deduper: Deduper, now: float) -> tuple[list[Article], dict[str, Story]]:
+    """The articles to index (all but exact copies), and each touched story's latest summary."""
+    decided: list[Article] = []
+    stories: dict[str, Story] = {}
+    for article in articles:
+        article, decision = dedupe(article, deduper, now)
+        if not decision.is_exact_copy:
+            decided.append(article)
+        stories[article.cluster_id] = story_of(deduper, article)
+    return decided, stories
+
+
+def split_by_partition(
+    articles: list[Article], stories: dict[str, Story], partition_of: Callable[[str], int]
+) -> dict[int, tuple[list[Article], list[Story]]]:
+    """Articles and stories grouped by the partition their cluster id hashes to, order kept."""
+    groups: dict[int, tuple[list[Article], list[Story]]] = defaultdict(lambda: ([], []))
+    for article in articles:
+        groups[partition_of(article.cluster_id)][0].append(article)
+    for cluster_id, story in stories.items():
+        groups[partition_of(cluster_id)][1].append(story)
+    return dict(groups)
+
+
+def story_of(deduper: Deduper, article: Article) -> Story:
+    """The story summary to index: counts, sources and the topics its copies carry."""
+    return msgspec.convert(deduper.story(article.cluster_id), Story)
 
 
 def register(app: faust.App, topics: Topics, settings: Settings) -> None:
@@ -31,6 +63,7 @@ def register(app: faust.App, topics: Topics, settings: Settings) -> None:
     config = DedupeConfig(window_days=settings.dedupe_window_days)
     deduper = Deduper(config, seen=seen, signatures=signatures, stories=stories)
     progress = {"rebuilt": False, "expired_at": 0.0}
+    partition_of = partitioner(topics.articles.partitions or app.conf.topic_partitions)
 
     @app.agent(topics.dedupe, name="newsmon.dedupe")
     async def cluster(stream: faust.StreamT) -> None:
@@ -45,13 +78,12 @@ def register(app: faust.App, topics: Topics, settings: Settings) -> None:
                 progress["expired_at"] = now
                 if dropped:
                     log.info(kv(event="dedupe-expired", entries=dropped))
-            article, decision = dedupe(decode_article(payload), deduper, now)
-            key = article.cluster_id.encode()
-            if not decision.is_exact_copy:
-                await topics.articles.send(key=key, value=encode(article))
-            await topics.stories.send(key=key, value=encode(story_of(deduper, article)))
-
-
-def story_of(deduper: Deduper, article: Article) -> Story:
-    """The story summary to index: counts, sources and the topics its copies carry."""
-    return msgspec.convert(deduper.story(article.cluster_id), Story)
+            try:
+                batch = BATCH_DECODER.decode(payload)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                await dead_letter(topics, "dedupe", f"undecodable batch: {exc}", payload)
+                continue
+            decided, touched = decide_all(batch.articles, deduper, now)
+            for partition, (articles, summaries) in split_by_partition(decided, touched, partition_of).items():
+                for message in pack(articles, settings.stream_batch_bytes, summaries):
+                    await topics.articles.send(value=message, partition=partition)

@@ -1,6 +1,7 @@
 """Stage 3: bulk-index decided articles and story summaries into Elasticsearch.
 
-Batches come from `stream.take` (by count and time). Faust acks a batch's offsets only
+Each news.articles message is a batch of articles with their stories; `stream.take` joins a
+few (by count and time) into one bulk write. Faust acks a batch's offsets only
 after this body returns, so offsets are committed only once Elasticsearch acknowledged
 the batch. While Elasticsearch is unavailable the agent backs off and retries the same
 batch; documents Elasticsearch rejects go to news.dlq with the reason and never block
@@ -18,11 +19,12 @@ from newsmon.es import IndexingUnavailable
 from newsmon.es.sink import ElasticsearchSink
 from newsmon.log import kv
 from newsmon.settings import Settings
-from schemas.article import ARTICLE_DECODER, STORY_DECODER, encode
+from schemas.article import BATCH_DECODER, Article, Story, encode
 from streams.topics import Topics, dead_letter
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 30.0
+MESSAGES_PER_WRITE = 8  # news.articles messages are batches already: a few make one bulk request
 
 
 async def write_until_acknowledged(sink: ElasticsearchSink, articles: list, stories: list):
@@ -54,14 +56,19 @@ def register(app: faust.App, topics: Topics, settings: Settings) -> None:
 
     @app.agent(topics.articles, name="newsmon.index-articles")
     async def index_articles(stream: faust.StreamT) -> None:
-        async for payloads in stream.take(settings.index_batch_size, within=settings.index_batch_seconds):
-            articles = [ARTICLE_DECODER.decode(p) for p in payloads]
-            result = await write_until_acknowledged(sink, articles, [])
+        async for payloads in stream.take(MESSAGES_PER_WRITE, within=settings.index_batch_seconds):
+            articles, stories = unpack_all(payloads)
+            result = await write_until_acknowledged(sink, articles, stories)
             for article, reason in result.rejected:
                 await dead_letter(topics, "indexing", reason, encode(article))
 
-    @app.agent(topics.stories, name="newsmon.index-stories")
-    async def index_stories(stream: faust.StreamT) -> None:
-        async for payloads in stream.take(settings.index_batch_size, within=settings.index_batch_seconds):
-            latest = {s.cluster_id: s for s in (STORY_DECODER.decode(p) for p in payloads)}
-            await write_until_acknowledged(sink, [], list(latest.values()))
+
+def unpack_all(payloads: list[bytes]) -> tuple[list[Article], list[Story]]:
+    """All articles of the batches in order, and each story's latest summary."""
+    articles: list[Article] = []
+    stories: dict[str, Story] = {}
+    for payload in payloads:
+        batch = BATCH_DECODER.decode(payload)
+        articles.extend(batch.articles)
+        stories.update((story.cluster_id, story) for story in batch.stories)
+    return articles, list(stories.values())

@@ -1,14 +1,16 @@
 """Every Kafka topic the worker reads or writes, declared once.
 
-Values travel as raw bytes (msgspec JSON from schemas/), decoded by the stages themselves:
-a record that does not decode goes to the dead-letter topic with the reason instead of
-crashing the agent.
+Values travel as raw bytes (msgspec JSON from schemas/; the internal hops carry `Batch`es),
+decoded by the stages themselves: a record that does not decode goes to the dead-letter
+topic with the reason instead of crashing the agent.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import faust
+from aiokafka.partitioner import DefaultPartitioner
 
 from newsmon.core.pipeline import utc_now_iso
 from newsmon.settings import Settings
@@ -18,9 +20,8 @@ from schemas.article import DeadLetter, encode
 @dataclass(frozen=True)
 class Topics:
     raw: faust.TopicT  # collectors -> worker, keyed by article id
-    dedupe: faust.TopicT  # normalised + tagged, ONE partition: the sequenced dedupe stage
-    articles: faust.TopicT  # decided articles, keyed by cluster id
-    stories: faust.TopicT  # story summaries, keyed by cluster id
+    dedupe: faust.TopicT  # batches of normalised + tagged articles, ONE partition: the sequenced dedupe stage
+    articles: faust.TopicT  # batches of decided articles + their story summaries, partitioned by cluster id
     volume: faust.TopicT  # per-topic article events for breaking-volume detection, one partition
     dlq: faust.TopicT  # rejected records with the reason
     alerts: dict[str, faust.TopicT]  # alerts.<topic-id>, one per rule-file topic
@@ -34,11 +35,19 @@ def declare_topics(app: faust.App, settings: Settings, topic_ids: list[str]) -> 
         raw=topic(settings.raw_topic),
         dedupe=topic("news.dedupe", partitions=1),
         articles=topic(settings.articles_topic),
-        stories=topic("news.stories"),
         volume=topic("news.volume", partitions=1),
         dlq=topic(settings.dlq_topic),
         alerts={t: topic(settings.alerts_topic(t)) for t in topic_ids},
     )
+
+
+def partitioner(count: int) -> Callable[[str], int]:
+    """The partition (of `count`) Kafka's default partitioner picks for a message keyed `key`.
+
+    A batch sent to that partition lands where each of its records would have gone alone,
+    so stateful stages still see every record of one key on one partition."""
+    partitions = list(range(count))
+    return lambda key: DefaultPartitioner()(key.encode(), partitions, partitions)
 
 
 def json_table(app: faust.App, name: str, partitions: int | None = None) -> faust.Table:

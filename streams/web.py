@@ -104,7 +104,7 @@ async def refresh(feed: LiveFeed, settings: Settings, topics: Topics) -> None:
     """Re-read Elasticsearch (and the lag) while anyone watches; keep the last good data on errors."""
     client = make_client(settings)
     topic_ids = list(topics.alerts)
-    inputs = [t.get_topic_name() for t in (topics.raw, topics.dedupe, topics.articles, topics.stories)]
+    inputs = [t.get_topic_name() for t in (topics.raw, topics.dedupe, topics.articles)]
     lag, lag_read, failures = None, 0.0, 0
     while True:
         await feed.watched.wait()

@@ -82,6 +82,20 @@ class StoryAlerter:
         story = story_of(article)
         return [(topic, self.copies(topic, story) == 0 and (topic, story) not in self.alerted) for topic in article.topics]
 
+    def plan_all(self, articles: list[Article]) -> list[list[tuple[str, bool]]]:
+        """`plan` for each of a batch, as if each were recorded before the next was planned:
+        a story new to the state is new for its first article in the batch only."""
+        planned: set[tuple[str, str]] = set()
+        ids: set[str] = set()
+        plans = []
+        for article in articles:
+            decisions = [] if article.id in ids else self.plan(article)
+            ids.add(article.id)
+            story = story_of(article)
+            plans.append([(topic, is_new and (topic, story) not in planned) for topic, is_new in decisions])
+            planned.update((topic, story) for topic, _ in decisions)
+        return plans
+
     def record(self, article: Article, shard: int = 0) -> None:
         """Count the article toward its story: the re-delivery guard and one counter per topic,
         each dated and tagged with the `shard` (the worker's partition) that wrote it."""

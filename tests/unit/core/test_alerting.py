@@ -205,3 +205,14 @@ def test_expire_with_a_shard_touches_only_what_that_shard_wrote() -> None:
     assert alerter.expire(shard=1) == 2
     assert set(state) == {"story:bushehr:c0", "seen:a2", "story:bushehr:c2"}
     assert alerter.expire() == 2 and set(state) == {"story:bushehr:c0"}
+
+
+def test_a_batch_is_planned_as_if_each_article_were_recorded_before_the_next() -> None:
+    batch = [article("a1", "c1", ["snapback"]), article("a2", "c1", ["snapback", "bushehr"]),
+             article("a1", "c1", ["snapback"]), article("b1", "c2", ["bushehr"])]
+    one_by_one = StoryAlerter({})
+    expected = [one_by_one.decide(a) for a in batch]
+    alerter = StoryAlerter({})
+    assert alerter.plan_all(batch) == expected == [
+        [("snapback", True)], [("snapback", False), ("bushehr", True)], [], [("bushehr", True)]]
+    assert alerter.state == {}  # planning writes nothing; `record` does, after the alerts are acknowledged

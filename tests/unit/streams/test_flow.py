@@ -1,0 +1,81 @@
+"""The worker's stages chained without a broker: tag_all -> pack -> decide_all -> split by
+partition -> pack -> unpack_all, exactly as the agents call them, must decide what
+`newsmon process` (LocalPipeline, one article at a time) decides, whatever the batch size."""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from bench.corpus import synthetic_articles
+from newsmon.core.dedupe import Deduper, DedupeConfig
+from newsmon.core.pipeline import LocalPipeline
+from newsmon.core.rules import load_rules
+from schemas.article import BATCH_DECODER, Article, Story, encode, pack
+from streams.dedupe import decide_all, split_by_partition
+from streams.indexing import unpack_all
+from streams.tagging import tag_all
+from streams.topics import partitioner
+
+SEEDS = Path(__file__).resolve().parents[2] / "fixtures" / "dedupe" / "seeds"
+NOW = 1_760_000_000.0
+PARTITIONS = 4
+
+
+def flow(articles: list[Article], batch: int, max_bytes: int) -> tuple[dict[int, list[Article]], dict[str, Story]]:
+    """What reaches each news.articles partition, and the latest story summaries indexed."""
+    rules, partition_of = load_rules(None), partitioner(PARTITIONS)
+    deduper = Deduper(DedupeConfig(), seen={}, signatures={}, stories={})
+    indexed: dict[int, list[Article]] = defaultdict(list)
+    stories: dict[str, Story] = {}
+    payloads = [encode(a) for a in articles]
+    for start in range(0, len(payloads), batch):
+        tagged, refused = tag_all(payloads[start:start + batch], rules)
+        assert refused == []
+        for message in pack(tagged, max_bytes):
+            decided, touched = decide_all(BATCH_DECODER.decode(message).articles, deduper, NOW)
+            for partition, (group, summaries) in split_by_partition(decided, touched, partition_of).items():
+                got, latest = unpack_all(pack(group, max_bytes, summaries))
+                indexed[partition] += got
+                stories.update((s.cluster_id, s) for s in latest)
+    return indexed, stories
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[Article]:
+    """Synthetic news with near copies, and the real seed articles each also at a second URL
+    (exact copies: counted toward their story, never indexed)."""
+    seeds = [p.read_text("utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    twice = [Article(id=f"seed-{i}-{n}", url=f"https://e{n}.org/{i}", title=text.split("\n", 1)[0], content=text)
+             for n in (1, 2) for i, text in enumerate(seeds)]
+    return [*synthetic_articles(200, seed=11), *twice, *synthetic_articles(200, seed=12)]
+
+
+@pytest.mark.parametrize("batch,max_bytes", [(1, 1 << 20), (37, 20_000), (400, 512 * 1024)])
+def test_batched_stages_decide_as_one_article_at_a_time(corpus, batch, max_bytes) -> None:
+    local = LocalPipeline(rules=load_rules(None))
+    expected = {a.id: (a, d) for a, d in (local.run(article) for article in corpus)}
+    indexed, stories = flow(corpus, batch, max_bytes)
+    got = {a.id: a for group in indexed.values() for a in group}
+    assert set(got) == {i for i, (_, d) in expected.items() if not d.is_exact_copy}
+    assert {f"seed-{i}-2" for i in range(5)}.isdisjoint(got)
+    assert {i: (a.cluster_id, a.duplicate_of, a.topics) for i, a in got.items()} == {
+        i: (expected[i][0].cluster_id, expected[i][0].duplicate_of, expected[i][0].topics) for i in got}
+    copies = defaultdict(int)
+    for article, _ in expected.values():
+        copies[article.cluster_id] += 1
+    assert {c: s.copies for c, s in stories.items()} == copies
+
+
+def test_every_copy_of_a_story_reaches_the_partition_its_cluster_id_keys(corpus) -> None:
+    indexed, _ = flow(corpus, 50, 64_000)
+    partition_of = partitioner(PARTITIONS)
+    assert all(partition_of(a.cluster_id) == p for p, group in indexed.items() for a in group)
+    assert len(indexed) == PARTITIONS
+
+
+def test_a_payload_that_is_not_an_article_is_refused_with_the_reason() -> None:
+    tagged, refused = tag_all([b'{"url": 1}', encode(Article(id="a", url="https://e.org/a", content="<p>Bushehr</p>"))], load_rules(None))
+    assert [a.id for a in tagged] == ["a"]
+    assert refused[0][0] == b'{"url": 1}' and "undecodable article" in refused[0][1]
