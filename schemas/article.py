@@ -86,7 +86,7 @@ class DeadLetter(msgspec.Struct, kw_only=True):
     created: str
 
 
-class Batch(msgspec.Struct, kw_only=True, omit_defaults=True):
+class Batch(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
     """Many records in one message on the worker's internal topics (news.dedupe, news.articles).
 
     The broker and Faust cost about the same per message whatever its size, so the hops
@@ -112,6 +112,15 @@ def decode_article(data: bytes | str) -> Article:
 
 def encode(record: msgspec.Struct) -> bytes:
     return ENCODER.encode(record)
+
+
+def decode_batch(data: bytes) -> Batch:
+    """A `Batch`, or one `Article` as the internal topics carried them before batching (still
+    in flight on an upgraded worker). Raises msgspec.ValidationError/DecodeError otherwise."""
+    try:
+        return BATCH_DECODER.decode(data)
+    except msgspec.ValidationError:
+        return Batch(articles=[ARTICLE_DECODER.decode(data)])
 
 
 def pack(articles: list[Article], max_bytes: int, stories: list[Story] = ()) -> list[bytes]:

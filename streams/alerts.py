@@ -24,7 +24,7 @@ from newsmon.core.alerting import AlertTimeError, BreakingVolume, StoryAlerter
 from newsmon.core.pipeline import utc_now_iso
 from newsmon.log import kv
 from newsmon.settings import Settings
-from schemas.article import BATCH_DECODER, Alert, Article, encode
+from schemas.article import Alert, Article, decode_batch, encode
 from streams.alert_log import AlertLog
 from streams.topics import Topics, json_table
 
@@ -77,7 +77,7 @@ def register(app: faust.App, topics: Topics, settings: Settings) -> None:
     async def alert_stories(stream: faust.StreamT) -> None:
         async for payload in stream:
             await sent.recall(app.consumer_generation_id, alerter.remember)  # alerts a crash kept but the table lost
-            articles = [quieted(article) for article in BATCH_DECODER.decode(payload).articles]
+            articles = [quieted(article) for article in decode_batch(payload).articles]
             plans = alerter.plan_all(articles)  # [] for a re-delivery
             alerts = [story_alert(article, topic) for article, decisions in zip(articles, plans)
                       for topic, is_new in decisions if is_new and topic in topics.alerts]
@@ -98,7 +98,10 @@ def register(app: faust.App, topics: Topics, settings: Settings) -> None:
     @app.agent(topics.volume, name="newsmon.breaking-volume")
     async def watch_volume(stream: faust.StreamT) -> None:
         async for payload in stream:
-            for topic, published, quiet in orjson.loads(payload):
+            events = orjson.loads(payload)
+            if events and isinstance(events[0], str):  # one event, as sent before batching
+                events = [events]
+            for topic, published, quiet in events:
                 try:
                     burst = volume.observe(topic, published, replay=quiet)
                 except AlertTimeError as exc:

@@ -22,7 +22,7 @@ from newsmon.core.dedupe import DedupeConfig, Deduper
 from newsmon.core.pipeline import dedupe
 from newsmon.log import kv
 from newsmon.settings import Settings
-from schemas.article import BATCH_DECODER, Article, Story, pack
+from schemas.article import Article, Story, decode_batch, pack
 from streams.topics import Topics, dead_letter, json_table, partitioner
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def register(app: faust.App, topics: Topics, settings: Settings) -> None:
                 if dropped:
                     log.info(kv(event="dedupe-expired", entries=dropped))
             try:
-                batch = BATCH_DECODER.decode(payload)
+                batch = decode_batch(payload)
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                 await dead_letter(topics, "dedupe", f"undecodable batch: {exc}", payload)
                 continue

@@ -19,7 +19,7 @@ from newsmon.es import IndexingUnavailable
 from newsmon.es.sink import ElasticsearchSink
 from newsmon.log import kv
 from newsmon.settings import Settings
-from schemas.article import BATCH_DECODER, Article, Story, encode
+from schemas.article import Article, Story, decode_batch, encode
 from streams.topics import Topics, dead_letter
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def unpack_all(payloads: list[bytes]) -> tuple[list[Article], list[Story]]:
     articles: list[Article] = []
     stories: dict[str, Story] = {}
     for payload in payloads:
-        batch = BATCH_DECODER.decode(payload)
+        batch = decode_batch(payload)
         articles.extend(batch.articles)
         stories.update((story.cluster_id, story) for story in batch.stories)
     return articles, list(stories.values())

@@ -137,7 +137,7 @@ async def uncommitted_articles(settings: Settings) -> int:
         await admin.close()
     records = await read_topics(settings.kafka_bootstrap_servers, [settings.articles_topic])
     since = {tp.partition: meta.offset for tp, meta in committed.items() if tp.topic == settings.articles_topic}
-    return sum(len(BATCH_DECODER.decode(r.value).articles) for r in records if r.offset >= since.get(r.partition, 0))
+    return sum(len(decode_batch(r.value).articles) for r in records if r.offset >= since.get(r.partition, 0))
 
 
 async def count_records(bootstrap: str, topic: str) -> int:

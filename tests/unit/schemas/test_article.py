@@ -1,7 +1,10 @@
 """`pack`: articles travel between stages as a few size-bounded `Batch` messages, nothing lost."""
 from __future__ import annotations
 
-from schemas.article import BATCH_DECODER, Article, Story, pack
+import msgspec
+import pytest
+
+from schemas.article import BATCH_DECODER, Article, Story, decode_batch, encode, pack
 
 
 def articles(n: int, body: int = 100) -> list[Article]:
@@ -28,3 +31,10 @@ def test_stories_without_articles_still_make_a_message() -> None:
     (message,) = pack([], 1000, [Story(cluster_id="c1")])
     batch = BATCH_DECODER.decode(message)
     assert batch.articles == [] and [s.cluster_id for s in batch.stories] == ["c1"]
+
+
+def test_a_single_article_from_before_batching_reads_as_a_batch_of_one() -> None:
+    (old,) = articles(1)
+    assert decode_batch(encode(old)).articles == [old]
+    with pytest.raises(msgspec.ValidationError):
+        decode_batch(b'{"something": "else"}')

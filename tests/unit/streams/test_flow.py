@@ -12,7 +12,7 @@ from bench.corpus import synthetic_articles
 from newsmon.core.dedupe import Deduper, DedupeConfig
 from newsmon.core.pipeline import LocalPipeline
 from newsmon.core.rules import load_rules
-from schemas.article import BATCH_DECODER, Article, Story, encode, pack
+from schemas.article import Article, Story, decode_batch, encode, pack
 from streams.dedupe import decide_all, split_by_partition
 from streams.indexing import unpack_all
 from streams.tagging import tag_all
@@ -34,7 +34,7 @@ def flow(articles: list[Article], batch: int, max_bytes: int) -> tuple[dict[int,
         tagged, refused = tag_all(payloads[start:start + batch], rules)
         assert refused == []
         for message in pack(tagged, max_bytes):
-            decided, touched = decide_all(BATCH_DECODER.decode(message).articles, deduper, NOW)
+            decided, touched = decide_all(decode_batch(message).articles, deduper, NOW)
             for partition, (group, summaries) in split_by_partition(decided, touched, partition_of).items():
                 got, latest = unpack_all(pack(group, max_bytes, summaries))
                 indexed[partition] += got
