@@ -5,8 +5,9 @@ case or punctuation are the same content. Reducing a text to its folded word seq
 and hashing that makes them one key, so an exact copy at another URL is recognised by
 a single lookup before any near-duplicate work is done.
 
-Normalisation fingerprints a text and deduplication shingles the same text right after;
-`text_words` remembers the last few folds so one article is folded and hashed once.
+Normalisation fingerprints a text and deduplication shingles the same text later (right
+after, or after the rest of its batch: `LocalPipeline.run_all`); `text_words` remembers the
+last `RECENT_TEXTS` folds so one article is folded and hashed once.
 """
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from newsmon.core.minhash import Words
 from newsmon.core.text import word_chars
 
 
-@functools.lru_cache(maxsize=8)
+RECENT_TEXTS = 512  # a batch's worth: a few MB of word hashes
+
+
+@functools.lru_cache(maxsize=RECENT_TEXTS)
 def text_words(text: str) -> Words:
     """The hashed words of `text` (treat as read-only: the result is shared)."""
     return Words(word_chars(text))
