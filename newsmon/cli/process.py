@@ -11,6 +11,7 @@ import resource
 import sys
 import time
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import IO
 
@@ -23,6 +24,7 @@ from newsmon.core.rules import load_rules
 from newsmon.settings import Settings
 from schemas.article import Article
 
+CHUNK = 256  # lines per batch: within the deduper's memory of recent folds (fingerprint.RECENT_TEXTS)
 OUTPUT_FIELDS = ("topics", "matched_rules", "cluster_id", "duplicate_of", "is_duplicate", "language", "canonical_url", "content_hash")
 
 
@@ -50,19 +52,30 @@ def parse_line(line: bytes, number: int) -> Article:
 
 
 def process_lines(lines: Iterator[bytes], pipeline: LocalPipeline) -> Iterator[bytes]:
-    """Yield one output line per non-blank input line."""
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            article, _ = pipeline.run(parse_line(line, number))
-        except InputLineError as exc:
-            print(f"newsmon process: {exc}", file=sys.stderr)
-            yield orjson.dumps({"id": _raw_id(line), "line": number, "error": str(exc)}) + b"\n"
-            continue
-        out = {"id": article.id}
-        out.update({name: getattr(article, name) for name in OUTPUT_FIELDS})
-        yield orjson.dumps(out) + b"\n"
+    """Yield one output line per non-blank input line, running `CHUNK` lines at a time
+    through the pipeline's batch path (stage by stage: faster, same results)."""
+    numbered = enumerate(lines, 1)
+    while chunk := list(islice(numbered, CHUNK)):
+        yield from _process_chunk(chunk, pipeline)
+
+
+def _process_chunk(chunk: list[tuple[int, bytes]], pipeline: LocalPipeline) -> Iterator[bytes]:
+    parsed = [(number, line, _parse_or_error(line, number)) for number, line in chunk if line.strip()]
+    done = iter(pipeline.run_all([item for _, _, item in parsed if isinstance(item, Article)]))
+    for number, line, item in parsed:
+        if isinstance(item, InputLineError):
+            print(f"newsmon process: {item}", file=sys.stderr)
+            yield orjson.dumps({"id": _raw_id(line), "line": number, "error": str(item)}) + b"\n"
+        else:
+            article, _ = next(done)
+            yield orjson.dumps({"id": article.id, **{name: getattr(article, name) for name in OUTPUT_FIELDS}}) + b"\n"
+
+
+def _parse_or_error(line: bytes, number: int) -> Article | InputLineError:
+    try:
+        return parse_line(line, number)
+    except InputLineError as exc:
+        return exc
 
 
 def _raw_id(line: bytes) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from newsmon.cli import main
+from newsmon.cli import main, process
 
 SEEDS = Path(__file__).parents[2] / "fixtures" / "dedupe" / "seeds"
 
@@ -48,3 +48,11 @@ def test_unreadable_lines_become_error_lines_in_place(tmp_path, capsys):
     assert "not JSON" in out[1]["error"] and out[2]["id"] == "x1"
     assert "line 2: not JSON" in err and "line 3:" in err
     assert out[3]["cluster_id"] == out[0]["cluster_id"]  # the same article again: its first decision
+
+
+def test_chunk_boundaries_do_not_change_the_output(tmp_path, capsys, monkeypatch):
+    records = [json.dumps(r) for r in seed_records()]
+    lines = [records[0], "", "{not json", *records[1:], records[0], "", records[2]]
+    whole = run(tmp_path, lines, capsys)
+    monkeypatch.setattr(process, "CHUNK", 2)
+    assert run(tmp_path, lines, capsys)[:2] == whole[:2]
