@@ -7,6 +7,7 @@ One JSON line out per JSON line in, in input order; a line that cannot be read y
 from __future__ import annotations
 
 import argparse
+import gc
 import resource
 import sys
 import time
@@ -104,6 +105,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         rules=load_rules(args.rules or settings.topic_rules),
         config=DedupeConfig(window_days=settings.dedupe_window_days),
     )
+    gc.freeze()  # the rules live as long as the run: later collections need not scan them
     started, count = time.perf_counter(), 0
     with source, _open_out(args.output) as sink:
         for count, out in enumerate(process_lines(iter(source), pipeline), 1):
