@@ -52,8 +52,8 @@ _TABLES = _PowerTables()
 
 
 _MIX = np.uint64(0xFF51AFD7ED558CCD)
-_SHINGLE_WEIGHTS = [np.uint64(c) for c in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
-                                           0xA0761D6478BD642F, 0xE7037ED1A0B428DB, 0x8EBC6AF09C88C6E3, 0x589965CC75374CC3)]
+_SHINGLE_WEIGHTS = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
+                             0xA0761D6478BD642F, 0xE7037ED1A0B428DB, 0x8EBC6AF09C88C6E3, 0x589965CC75374CC3], dtype=np.uint64)
 
 
 def _top32(values: np.ndarray) -> np.ndarray:
@@ -96,11 +96,10 @@ class Words:
         """
         skip = min(skip, max(self.count - width, 0))
         words = self.hashes[skip:]
-        windows = max(words.size - width + 1, 1 if words.size else 0)
-        combined = words[:windows] * _SHINGLE_WEIGHTS[0]
-        for offset in range(1, min(width, words.size)):
-            combined += words[offset : offset + windows] * _SHINGLE_WEIGHTS[offset]
-        return _top32(combined)
+        if not words.size:
+            return _EMPTY
+        # Window i: sum of words[i + k] * weight[k] (mod 2**64), all windows in one C loop.
+        return _top32(np.correlate(words, _SHINGLE_WEIGHTS[: min(width, words.size)]))
 
     def numbers(self, limit: int, skip: int = 0) -> np.ndarray:
         """Sorted distinct hashes of the words from `skip` on that start with a digit (the `limit` smallest)."""

@@ -1,0 +1,26 @@
+import numpy as np
+
+from newsmon.core.minhash import Words
+
+WEIGHTS = [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93]
+
+
+def reference_shingles(hashes: list[int], width: int) -> list[int]:
+    """Each window's weighted sum of word hashes mod 2**64, mixed down to its top 32 bits."""
+    windows = [hashes[i : i + width] for i in range(max(len(hashes) - width + 1, 1 if hashes else 0))]
+    sums = [sum(h * w for h, w in zip(window, WEIGHTS)) % 2**64 for window in windows]
+    return [(s * 0xFF51AFD7ED558CCD % 2**64) >> 32 for s in sums]
+
+
+def test_shingles_are_weighted_window_sums_of_word_hashes():
+    chars = np.frombuffer("alpha beta gamma delta epsilon zeta 1999 eta".encode("utf-16-le"), dtype=np.uint16)
+    words = Words(np.where(chars == 0x20, 0, chars).astype(np.uint16))
+    hashes = words.hashes.tolist()
+    assert words.count == 8
+    for skip in range(10):
+        start = min(skip, max(len(hashes) - 4, 0))
+        assert words.shingles(4, skip).tolist() == reference_shingles(hashes[start:], 4)
+    for count in range(4):  # fewer words than a shingle: one shingle of them all, none of none
+        short = Words(np.where(chars == 0x20, 0, chars).astype(np.uint16)[: [0, 5, 10, 17][count]])
+        assert short.shingles(4).tolist() == reference_shingles(short.hashes.tolist(), 4)
+        assert short.shingles(4).dtype == np.uint32
