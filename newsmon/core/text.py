@@ -125,7 +125,9 @@ def _codepoints(text: str) -> np.ndarray:
 
 
 def _fold_with(table: np.ndarray, text: str) -> np.ndarray:
-    points = table.take(_codepoints(text if text.isascii() else unicodedata.normalize("NFKC", text)))
+    if text.isascii():  # NFKC keeps ASCII, no ASCII character is dropped, one byte per code point
+        return table.take(np.frombuffer(text.encode("ascii"), dtype=np.uint8))
+    points = table.take(_codepoints(unicodedata.normalize("NFKC", text)))
     dropped = points == _DROP
     return points[~dropped] if dropped.any() else points
 

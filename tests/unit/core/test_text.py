@@ -49,6 +49,13 @@ def test_word_chars_blanks_everything_but_words():
     assert word_chars("ok👍").tobytes().decode("utf-16-le", "surrogatepass").replace("\0", " ") == "ok  "  # ... and is no word
 
 
+def test_ascii_text_folds_as_it_does_inside_unicode_text():
+    ascii_text = "".join(map(chr, range(128))) * 2
+    assert word_chars(ascii_text).dtype == word_chars("é").dtype
+    assert word_chars(ascii_text).tolist() == word_chars(f"{ascii_text}é").tolist()[:-1]
+    assert fold_text(ascii_text) == fold_text(f"{ascii_text}é")[:-1]
+
+
 def test_dateline_words_counts_the_dateline():
     cases = {
         "TEHRAN, Nov. 8 (Agency) - Russian officials said": 4,
