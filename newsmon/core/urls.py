@@ -63,6 +63,8 @@ def _path(path: str) -> str:
 
 
 def _query(query: str) -> str:
+    if not query:  # most article URLs
+        return ""
     kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not _is_noise_param(k, v)]
     return urlencode(sorted(kept), quote_via=quote)
 
