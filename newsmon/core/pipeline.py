@@ -7,13 +7,13 @@ runs them back to back in one process. Neither copies the other: both call these
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, MutableMapping
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
 
 from newsmon.core.dedupe import Decision, DedupeConfig, Deduper, iso_utc
-from newsmon.core.fingerprint import content_hash
+from newsmon.core.fingerprint import content_hash, text_words_all
 from newsmon.core.rules import RuleSet
 from newsmon.core.text import detect_language, html_to_text
 from newsmon.core.urls import article_id, canonicalize_url
@@ -36,7 +36,22 @@ def article_from_record(record: object, **overrides: object) -> Article:
 
 def normalise(article: Article) -> Article:
     """Fill the derived fields: canonical URL, plain text, content hash, language."""
-    text = html_to_text(article.content or article.summary)
+    return _normalised(article, _plain_text(article))
+
+
+def normalise_all(articles: Sequence[Article]) -> list[Article]:
+    """`normalise` for each of a batch, the same results, with the texts' words hashed
+    together (text_words_all): cheaper per article, and remembered for `dedupe`."""
+    texts = [_plain_text(article) for article in articles]
+    text_words_all(texts)
+    return [_normalised(article, text) for article, text in zip(articles, texts)]
+
+
+def _plain_text(article: Article) -> str:
+    return html_to_text(article.content or article.summary)
+
+
+def _normalised(article: Article, text: str) -> Article:
     return msgspec.structs.replace(
         article,
         canonical_url=canonicalize_url(article.url, article.canonical_link),
@@ -94,11 +109,11 @@ class LocalPipeline:
     def run(self, article: Article) -> tuple[Article, Decision]:
         return dedupe(tag(normalise(article), self.rules), self.deduper)
 
-    def run_all(self, articles: Iterable[Article]) -> list[tuple[Article, Decision]]:
+    def run_all(self, articles: Sequence[Article]) -> list[tuple[Article, Decision]]:
         """`run` for each article of a batch, in order, with the same results, but stage by
         stage: each stage's code and tables stay in the CPU caches across the batch, a fifth
         faster than alternating stages per article. Batches up to `RECENT_TEXTS` long also
         fold each text once (dedupe finds normalisation's fold remembered)."""
-        normalised = [normalise(article) for article in articles]
+        normalised = normalise_all(articles)
         tagged = [tag(article, self.rules) for article in normalised]
         return [dedupe(article, self.deduper) for article in tagged]

@@ -1,6 +1,6 @@
 import numpy as np
 
-from newsmon.core.fingerprint import content_hash
+from newsmon.core.fingerprint import content_hash, text_words, text_words_all
 from newsmon.core.minhash import Sketch, Words, indexed_inside, new_inside, resemblance
 from newsmon.core.text import html_to_text, word_chars
 
@@ -15,6 +15,14 @@ def test_content_hash_ignores_formatting():
 
 def test_content_hash_changes_with_content():
     assert content_hash(TEXT) != content_hash(TEXT.replace("Friday", "Monday"))
+
+
+def test_text_words_all_hashes_like_text_words_and_remembers_the_batch():
+    texts = [TEXT, "", "Москва, 8 ноября", TEXT, "كِتاب ١٢"]
+    batched = text_words_all(texts)
+    assert batched[0] is batched[3] and all(text_words(t) is w for t, w in zip(texts, batched))
+    text_words.cache_clear()
+    assert [w.digest for w in batched] == [text_words(t).digest for t in texts]
 
 
 def shingle_hashes(text: str, width: int, skip: int = 0) -> np.ndarray:

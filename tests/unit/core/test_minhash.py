@@ -1,6 +1,7 @@
 import numpy as np
 
 from newsmon.core.minhash import Words
+from newsmon.core.text import word_chars
 
 WEIGHTS = [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93]
 
@@ -24,3 +25,13 @@ def test_shingles_are_weighted_window_sums_of_word_hashes():
         short = Words(np.where(chars == 0x20, 0, chars).astype(np.uint16)[: [0, 5, 10, 17][count]])
         assert short.shingles(4).tolist() == reference_shingles(short.hashes.tolist(), 4)
         assert short.shingles(4).dtype == np.uint32
+
+
+def test_words_of_many_arrays_at_once_equal_words_of_each():
+    texts = ["", "alpha beta", "١٢ كِتاب — Москва ёлка", "x", "  ", "word " * 300, "ok👍 done 1999"] * 20  # > one group
+    arrays = [word_chars(text) for text in texts]
+    for single, batched in zip(map(Words, arrays), Words.all_of(arrays), strict=True):
+        assert batched.hashes.tolist() == single.hashes.tolist() and batched.hashes.dtype == single.hashes.dtype
+        assert batched.numeric.tolist() == single.numeric.tolist()
+        assert batched.digest == single.digest
+    assert Words.all_of([]) == []
