@@ -43,7 +43,7 @@ def normalise_all(articles: Sequence[Article]) -> list[Article]:
     """`normalise` for each of a batch, the same results, with the texts' words hashed
     together (text_words_all): cheaper per article, and remembered for `dedupe`."""
     texts = [_plain_text(article) for article in articles]
-    text_words_all(texts)
+    text_words_all(texts)  # remembered: content_hash below and dedupe later look them up
     return [_normalised(article, text) for article, text in zip(articles, texts)]
 
 
