@@ -33,7 +33,7 @@ from newsmon.core.rules import load_rules
 from newsmon.embedded import Server, free_port, noida
 from newsmon.settings import Settings
 from newsmon.stack import WORKER_GROUP, Stack, ensure_topics, wait_drained
-from schemas.article import ALERT_DECODER, BATCH_DECODER, DeadLetter, encode
+from schemas.article import ALERT_DECODER, DeadLetter, decode_batch, encode
 from tests.integration.helpers import es_count, settle, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("faults")]
