@@ -1,9 +1,10 @@
 """Stage 2, sequenced: story clustering on the single-partition news.dedupe topic.
 
 Every article meets every earlier one here, whatever partition or worker it was
-collected on, so a duplicate can never hide from its original. Persistent state is in
-Faust tables backed by changelog topics; the LSH index is derived from them and rebuilt
-after recovery. Exact copies at another URL are not forwarded (they only count toward
+collected on, so a duplicate can never hide from its original. Persistent state is one
+Faust table of per-cluster records backed by a changelog topic, written once per touched
+story per batch (newsmon/core/dedupe_records.py); the lookups and the LSH index are derived
+from it and rebuilt after recovery or a new partition assignment. Exact copies at another URL are not forwarded (they only count toward
 their story). Everything else goes on to news.articles as one batch per partition, each
 article on the partition its cluster id hashes to (as if keyed by it, so all copies of a
 story meet one alert table) together with the updated summaries of its stories.
@@ -19,6 +20,7 @@ import faust
 import msgspec
 
 from newsmon.core.dedupe import DedupeConfig, Deduper
+from newsmon.core.dedupe_records import ClusterRecords
 from newsmon.core.pipeline import dedupe
 from newsmon.log import kv
 from newsmon.settings import Settings
@@ -59,23 +61,30 @@ def story_of(deduper: Deduper, article: Article) -> Story:
 
 
 def register(app: faust.App, topics: Topics, settings: Settings) -> None:
-    seen, signatures, stories = (json_table(app, f"dedupe-{name}", partitions=1) for name in ("seen", "signatures", "stories"))
+    records = json_table(app, "dedupe-clusters", partitions=1)
     config = DedupeConfig(window_days=settings.dedupe_window_days)
-    deduper = Deduper(config, seen=seen, signatures=signatures, stories=stories)
-    progress = {"rebuilt": False, "expired_at": 0.0}
     partition_of = partitioner(topics.articles.partitions or app.conf.topic_partitions)
+    current: dict[str, object] = {"generation": None, "expired_at": 0.0}
+
+    def deduper_for(generation: int) -> tuple[Deduper, ClusterRecords]:
+        """The deduper over the recovered records, derived again whenever partitions were
+        (re)assigned: events only arrive once the table is recovered."""
+        if current["generation"] != generation:
+            state = ClusterRecords(records)
+            deduper = Deduper(config, seen=state.seen, signatures=state.signatures, stories=state.stories)
+            deduper.rebuild()
+            current.update(generation=generation, deduper=deduper, state=state)
+            log.info(kv(event="dedupe-state-rebuilt", stories=len(state.stories), representatives=len(state.signatures)))
+        return current["deduper"], current["state"]
 
     @app.agent(topics.dedupe, name="newsmon.dedupe")
     async def cluster(stream: faust.StreamT) -> None:
         async for payload in stream:
             now = time.time()
-            if not progress["rebuilt"]:  # first event arrives only after table recovery
-                deduper.rebuild()
-                progress["rebuilt"] = True
-                log.info(kv(event="dedupe-index-rebuilt", representatives=len(signatures), stories=len(stories)))
-            if now - progress["expired_at"] > EXPIRE_EVERY_SECONDS:
+            deduper, state = deduper_for(app.consumer_generation_id)
+            if now - current["expired_at"] > EXPIRE_EVERY_SECONDS:
                 dropped = deduper.expire(now)
-                progress["expired_at"] = now
+                current["expired_at"] = now
                 if dropped:
                     log.info(kv(event="dedupe-expired", entries=dropped))
             try:
@@ -84,6 +93,7 @@ def register(app: faust.App, topics: Topics, settings: Settings) -> None:
                 await dead_letter(topics, "dedupe", f"undecodable batch: {exc}", payload)
                 continue
             decided, touched = decide_all(batch.articles, deduper, now)
+            state.flush()  # one changelog message per story the batch touched
             for partition, (articles, summaries) in split_by_partition(decided, touched, partition_of).items():
                 for message in pack(articles, settings.stream_batch_bytes, summaries):
                     await topics.articles.send(value=message, partition=partition)

@@ -1,0 +1,100 @@
+"""Dedupe state persisted as one record per story cluster, written once per batch.
+
+`Deduper` keeps three mappings (seen, signatures, stories) and sets about four keys per
+article. When each mapping is a changelog-backed table, every key set is one Kafka message,
+and those messages were most of what the worker and its broker did. Everything in the three
+mappings belongs to one cluster (the cluster id is the story's key and the first element of
+every seen and signature value), so the worker persists it per cluster instead: a record
+holds the cluster's story, its seen keys and its indexed signatures. The three mappings the
+Deduper sees are in-memory views over those records, and `flush()` writes every record
+touched since the last flush once: one changelog message per story per batch.
+
+After a restart the records come back from the changelog and `ClusterRecords(records)`
+derives the views again, as `Deduper.rebuild()` derives its candidate index.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, MutableMapping
+
+Record = dict  # {"story": dict | None, "seen": {key: value}, "signatures": {article id: value}}
+
+
+class RecordView(MutableMapping):
+    """One of the Deduper's mappings, kept in memory, every write routed to its cluster's record."""
+
+    def __init__(self, owner: ClusterRecords, section: str, cluster_of: Callable[[str, object], str]) -> None:
+        self.owner = owner
+        self.section = section
+        self.cluster_of = cluster_of
+        self.data: dict[str, object] = {}
+
+    def __getitem__(self, key: str) -> object:
+        return self.data[key]
+
+    def get(self, key: str, default: object = None) -> object:
+        return self.data.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.data
+
+    def __setitem__(self, key: str, value: object) -> None:
+        if key in self.data:
+            self.owner.drop(self.section, key, self.cluster_of(key, self.data[key]))
+        self.data[key] = value
+        self.owner.put(self.section, key, value, self.cluster_of(key, value))
+
+    def __delitem__(self, key: str) -> None:
+        value = self.data.pop(key)
+        self.owner.drop(self.section, key, self.cluster_of(key, value))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+class ClusterRecords:
+    """`seen`, `signatures` and `stories` for a `Deduper`, persisted per cluster in `records`."""
+
+    def __init__(self, records: MutableMapping[str, Record]) -> None:
+        self.records = records
+        self.seen = RecordView(self, "seen", lambda key, value: value[0])
+        self.signatures = RecordView(self, "signatures", lambda key, value: value[0])
+        self.stories = RecordView(self, "story", lambda key, value: key)
+        self.live: dict[str, Record] = {}  # what `records` holds after the next flush
+        self.touched: set[str] = set()
+        for cluster, record in records.items():
+            self.live[cluster] = record
+            self.stories.data.update({cluster: record["story"]} if record["story"] is not None else {})
+            self.seen.data.update(record["seen"])
+            self.signatures.data.update(record["signatures"])
+
+    def put(self, section: str, key: str, value: object, cluster: str) -> None:
+        record = self.live.setdefault(cluster, {"story": None, "seen": {}, "signatures": {}})
+        if section == "story":
+            record["story"] = value
+        else:
+            record[section][key] = value
+        self.touched.add(cluster)
+
+    def drop(self, section: str, key: str, cluster: str) -> None:
+        record = self.live[cluster]
+        if section == "story":
+            record["story"] = None
+        else:
+            del record[section][key]
+        if record["story"] is None and not record["seen"] and not record["signatures"]:
+            del self.live[cluster]
+        self.touched.add(cluster)
+
+    def flush(self) -> int:
+        """Write each record changed since the last flush (delete the emptied ones); returns how many."""
+        for cluster in self.touched:
+            if cluster in self.live:
+                self.records[cluster] = self.live[cluster]
+            elif cluster in self.records:
+                del self.records[cluster]
+        written = len(self.touched)
+        self.touched.clear()
+        return written
