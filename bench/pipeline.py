@@ -19,10 +19,15 @@ from newsmon.settings import Settings
 from schemas.article import Article, encode
 
 
+PROBE_SECONDS = 1.0
+
+
 def searchable_count(es: Elasticsearch, index: str) -> int:
     """Documents a search finds now. No forced refresh: the index refreshes itself every
-    second, and on noida-db a forced refresh costs O(index size) (0.14 s at 5k documents,
-    0.74 s at 20k), so forcing one a second measured the probe, not the pipeline."""
+    second. On noida-db a forced refresh costs O(index size) (0.14 s at 5k documents, 0.74 s
+    at 20k), and so does a count (0.08 s at 10k, 0.16 s at 20k), so the throughput probe
+    counts once a second (PROBE_SECONDS): five times a second, it kept noida-db's core busy
+    by itself once the index held 20k documents, and measured the probe, not the pipeline."""
     try:
         return es.count(index=index)["count"]
     except NotFoundError:  # alias not created yet
@@ -61,7 +66,7 @@ def throughput(settings: Settings, articles: list[Article], timeout: float = 600
     asyncio.run(produce(settings.kafka_bootstrap_servers, settings.raw_topic, articles))
     produced_s = time.perf_counter() - started
     while searchable_count(es, settings.index_alias) < target and time.perf_counter() - started < timeout:
-        time.sleep(0.2)
+        time.sleep(PROBE_SECONDS)
     seconds = time.perf_counter() - started
     done = searchable_count(es, settings.index_alias) - before
     return {"e2e_articles": done, "e2e_seconds": seconds, "e2e_per_s": done / seconds, "e2e_produce_seconds": produced_s}
