@@ -11,7 +11,7 @@ import logging
 import faust
 import msgspec
 
-from newsmon.core.pipeline import normalise, tag
+from newsmon.core.pipeline import normalise_all, tag
 from newsmon.core.rules import RuleSet
 from newsmon.settings import Settings
 from schemas.article import Article, decode_article, pack
@@ -22,15 +22,13 @@ log = logging.getLogger(__name__)
 
 def tag_all(payloads: list[bytes], rules: RuleSet) -> tuple[list[Article], list[tuple[bytes, str]]]:
     """Normalised, tagged articles in input order, and the payloads that are not articles, with why."""
-    tagged, refused = [], []
+    articles, refused = [], []
     for payload in payloads:
         try:
-            article = decode_article(payload)
+            articles.append(decode_article(payload))
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             refused.append((payload, f"undecodable article: {exc}"))
-            continue
-        tagged.append(tag(normalise(article), rules))
-    return tagged, refused
+    return [tag(article, rules) for article in normalise_all(articles)], refused
 
 
 def register(app: faust.App, topics: Topics, rules: RuleSet, settings: Settings) -> None:
