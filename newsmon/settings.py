@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     stream_batch_size: int = 500
     stream_batch_seconds: float = 0.05
     stream_batch_bytes: int = 512 * 1024
+    # How long news.raw and the internal topics keep records: longer than any outage the
+    # worker or Elasticsearch should ride out (older records need `newsmon replay`).
+    topic_retention_days: float = 7.0
     raw_topic: str = "news.raw"
     articles_topic: str = "news.articles"
     dlq_topic: str = "news.dlq"

@@ -27,6 +27,7 @@ from newsmon.settings import Settings
 
 log = logging.getLogger(__name__)
 WORKER_GROUP = "newsmon"  # the Faust app id is its consumer group
+DAY_MS = 86_400_000
 
 
 class StackError(RuntimeError):
@@ -121,13 +122,19 @@ async def ensure_topics(settings: Settings, topic_ids: list[str]) -> None:
     """Create the pipeline's topics with their partition counts before anything produces.
 
     A broker that auto-creates on first produce would otherwise make single-partition
-    topics, which Faust's co-partitioned tables then refuse.
+    topics, which Faust's co-partitioned tables then refuse. Retention is explicit: the
+    pipeline's topics keep `topic_retention_days` (Kafka's own default is 7 days; noida-db
+    keeps everything, and re-saves all it keeps after every write), alerts and dead letters
+    the dedupe window, for subscribers and people to read back.
     """
     p = settings.topic_partitions
+    flow = {"retention.ms": str(int(settings.topic_retention_days * DAY_MS))}
+    kept = {"retention.ms": str(int(settings.dedupe_window_days * DAY_MS))}
     wanted = [
-        NewTopic(settings.raw_topic, p, 1), NewTopic("news.dedupe", 1, 1), NewTopic(settings.articles_topic, p, 1),
-        NewTopic("news.volume", 1, 1), NewTopic(settings.dlq_topic, p, 1),
-        *(NewTopic(settings.alerts_topic(t), p, 1) for t in topic_ids),
+        NewTopic(settings.raw_topic, p, 1, topic_configs=flow), NewTopic("news.dedupe", 1, 1, topic_configs=flow),
+        NewTopic(settings.articles_topic, p, 1, topic_configs=flow), NewTopic("news.volume", 1, 1, topic_configs=flow),
+        NewTopic(settings.dlq_topic, p, 1, topic_configs=kept),
+        *(NewTopic(settings.alerts_topic(t), p, 1, topic_configs=kept) for t in topic_ids),
     ]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, **kafka_security(settings))
     await admin.start()
