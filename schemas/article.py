@@ -101,7 +101,6 @@ class Batch(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fie
 ARTICLE_DECODER = msgspec.json.Decoder(Article)
 BATCH_DECODER = msgspec.json.Decoder(Batch)
 ALERT_DECODER = msgspec.json.Decoder(Alert)
-STORY_DECODER = msgspec.json.Decoder(Story)
 ENCODER = msgspec.json.Encoder()
 
 

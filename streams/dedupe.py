@@ -3,11 +3,13 @@
 Every article meets every earlier one here, whatever partition or worker it was
 collected on, so a duplicate can never hide from its original. Persistent state is one
 Faust table of per-cluster records backed by a changelog topic, written once per touched
-story per batch (newsmon/core/dedupe_records.py); the lookups and the LSH index are derived
-from it and rebuilt after recovery or a new partition assignment. Exact copies at another URL are not forwarded (they only count toward
-their story). Everything else goes on to news.articles as one batch per partition, each
-article on the partition its cluster id hashes to (as if keyed by it, so all copies of a
-story meet one alert table) together with the updated summaries of its stories.
+story per batch (newsmon/core/dedupe_records.py); the lookups and the LSH index are
+derived from it and rebuilt after recovery or a new partition assignment.
+
+Exact copies at another URL are not forwarded (they only count toward their story).
+Everything else goes on to news.articles as one batch per partition, each article on the
+partition its cluster id hashes to (as if keyed by it, so all copies of a story meet one
+alert table) together with the updated summaries of its stories.
 """
 from __future__ import annotations
 
