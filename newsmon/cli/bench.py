@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -60,14 +61,12 @@ def process_figures(articles: list, workdir: Path) -> dict[str, float]:
             "process_loop_per_s": float(summary["per_s"]), "process_peak_rss_mb": peak_mb}
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def measure(args: argparse.Namespace, settings: Settings, workdir: Path, console: Console) -> dict[str, object]:
     from bench import dedupe, pipeline, raw
     from bench.corpus import synthetic_articles
     from newsmon.core.rules import load_rules
     from newsmon.stack import Stack, ensure_topics
 
-    console = Console(stderr=True)
-    workdir = Path(tempfile.mkdtemp(prefix="newsmon-bench-"))
     articles = list(synthetic_articles(args.articles, seed=1))
     results: dict[str, object] = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     if "process" not in args.skip:
@@ -99,6 +98,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         stack.check_worker()
     finally:
         stack.stop()
+    return results
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    console = Console(stderr=True)
+    workdir = Path(tempfile.mkdtemp(prefix="newsmon-bench-"))
+    try:
+        results = measure(args, settings, workdir, console)
+    finally:
+        shutil.rmtree(workdir)  # the servers' data: about 2 GB a run
     results["e2e_to_slowest_raw"] = results["e2e_per_s"] / results["slowest_raw_per_s"]
     results["e2e_to_es_bulk_plain"] = results["e2e_per_s"] / results["es_bulk_plain_per_s"]
     args.output.parent.mkdir(parents=True, exist_ok=True)
