@@ -22,38 +22,47 @@ from schemas.article import Article, encode
 
 
 async def kafka_produce_consume(bootstrap: str, payloads: list[bytes], partitions: int = 4) -> dict[str, float]:
+    """Produce and consume `payloads` on a topic of their own, deleted afterwards: the pipeline
+    figures that follow must not pay for it (noida-db re-saves everything it stores after writes)."""
     topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
-    await admin.create_topics([NewTopic(topic, partitions, 1)])
-    await admin.close()
+    try:
+        await admin.create_topics([NewTopic(topic, partitions, 1)])
+        return {"kafka_produce_per_s": await _produce(bootstrap, topic, payloads),
+                "kafka_consume_per_s": await _consume(bootstrap, topic, partitions, len(payloads))}
+    finally:
+        await admin.delete_topics([topic])
+        await admin.close()
+
+
+async def _produce(bootstrap: str, topic: str, payloads: list[bytes]) -> float:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=1 << 20)
     await producer.start()
     started = time.perf_counter()
     futures = [await producer.send(topic, p, key=str(i).encode()) for i, p in enumerate(payloads)]
     await producer.flush()
     await asyncio.gather(*futures)
-    produce_s = time.perf_counter() - started
+    seconds = time.perf_counter() - started
     await producer.stop()
+    return len(payloads) / seconds
 
+
+async def _consume(bootstrap: str, topic: str, partitions: int, expected: int) -> float:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_bytes=16 << 20)
     await consumer.start()
     tps = [TopicPartition(topic, p) for p in range(partitions)]
     consumer.assign(tps)
     await consumer.seek_to_beginning(*tps)
     started, received = time.perf_counter(), 0
-    while received < len(payloads):
+    while received < expected:
         batch = await consumer.getmany(timeout_ms=2000, max_records=10_000)
         if not batch:
             break
         received += sum(len(records) for records in batch.values())
-    consume_s = time.perf_counter() - started
+    seconds = time.perf_counter() - started
     await consumer.stop()
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)  # the pipeline figures that follow must not pay
-    await admin.start()  # for this topic: noida-db re-saves everything it stores after each write
-    await admin.delete_topics([topic])
-    await admin.close()
-    return {"kafka_produce_per_s": len(payloads) / produce_s, "kafka_consume_per_s": received / consume_s}
+    return received / seconds
 
 
 def es_bulk(url: str, documents: list[tuple[str, bytes]], chunk: int = 500) -> dict[str, float]:
