@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from schemas.article import Article
+from newsmon.schemas.article import Article
 
 VOCABULARY = 30_000
 ON_TOPIC = 0.3  # share of articles about a monitored subject: the feeds are chosen for the region

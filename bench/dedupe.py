@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from bench.corpus import vocabulary, zipf_sentence
+from newsmon.bench.corpus import vocabulary, zipf_sentence
 from newsmon.core.dedupe import DedupeConfig, Deduper
 
 CHUNK = 5_000

@@ -16,7 +16,7 @@ from elasticsearch import Elasticsearch, NotFoundError
 from newsmon.core.pipeline import LocalPipeline
 from newsmon.core.rules import RuleSet, load_rules
 from newsmon.settings import Settings
-from schemas.article import Article, encode
+from newsmon.schemas.article import Article, encode
 
 
 PROBE_SECONDS = 1.0

@@ -18,7 +18,7 @@ from newsmon.core.pipeline import LocalPipeline, utc_now_iso
 from newsmon.core.rules import RuleSet
 from newsmon.es.sink import ENCODER, document_of
 from newsmon.es.templates import load_template
-from schemas.article import Article, encode
+from newsmon.schemas.article import Article, encode
 
 
 async def kafka_produce_consume(bootstrap: str, payloads: list[bytes], partitions: int = 4) -> dict[str, float]:

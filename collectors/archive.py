@@ -22,10 +22,10 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from collectors.normalize import articles_from_bytes
-from collectors.parser import FeedParseError
+from newsmon.collectors.normalize import articles_from_bytes
+from newsmon.collectors.parser import FeedParseError
 from newsmon.log import kv
-from schemas.article import Article
+from newsmon.schemas.article import Article
 
 log = logging.getLogger(__name__)
 

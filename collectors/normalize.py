@@ -14,10 +14,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from collectors.parser import parse_feed
+from newsmon.collectors.parser import parse_feed
 from newsmon.core.text import detect_language, html_to_text
 from newsmon.core.urls import article_id, canonicalize_url
-from schemas.article import Article
+from newsmon.schemas.article import Article
 
 EARLIEST_PUBLISHED = datetime(1990, 1, 1, tzinfo=timezone.utc)
 FUTURE_TOLERANCE = timedelta(days=1)

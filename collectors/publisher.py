@@ -19,7 +19,7 @@ from aiokafka.errors import KafkaError, KafkaTimeoutError
 from newsmon.kafka import kafka_client_kwargs
 from newsmon.log import kv
 from newsmon.settings import Settings
-from schemas.article import Article, encode
+from newsmon.schemas.article import Article, encode
 
 log = logging.getLogger(__name__)
 

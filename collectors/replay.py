@@ -17,10 +17,10 @@ from pathlib import Path
 import msgspec
 import orjson
 
-from collectors.normalize import articles_from_bytes
-from collectors.parser import FeedParseError
+from newsmon.collectors.normalize import articles_from_bytes
+from newsmon.collectors.parser import FeedParseError
 from newsmon.core.pipeline import article_from_record
-from schemas.article import Article
+from newsmon.schemas.article import Article
 
 JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 FEED_SUFFIXES = {".xml", ".rss", ".atom"}

@@ -15,15 +15,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from collectors.archive import archive_fetch
-from collectors.fetcher import FeedFetchError, Fetcher
-from collectors.normalize import articles_from_bytes, iso_utc
-from collectors.parser import FeedParseError
-from collectors.publisher import PublishError, Publisher
-from collectors.state import FeedState, StateStore
+from newsmon.collectors.archive import archive_fetch
+from newsmon.collectors.fetcher import FeedFetchError, Fetcher
+from newsmon.collectors.normalize import articles_from_bytes, iso_utc
+from newsmon.collectors.parser import FeedParseError
+from newsmon.collectors.publisher import PublishError, Publisher
+from newsmon.collectors.state import FeedState, StateStore
 from newsmon.log import kv
 from newsmon.settings import Settings
-from schemas.article import Article
+from newsmon.schemas.article import Article
 
 log = logging.getLogger(__name__)
 

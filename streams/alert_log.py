@@ -22,7 +22,7 @@ from aiokafka.errors import KafkaError
 from newsmon.kafka import kafka_client_kwargs
 from newsmon.log import kv
 from newsmon.settings import Settings
-from schemas.article import ALERT_DECODER, Alert
+from newsmon.schemas.article import ALERT_DECODER, Alert
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0)

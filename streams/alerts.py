@@ -24,9 +24,9 @@ from newsmon.core.alerting import AlertTimeError, BreakingVolume, StoryAlerter
 from newsmon.core.pipeline import utc_now_iso
 from newsmon.log import kv
 from newsmon.settings import Settings
-from schemas.article import Alert, Article, decode_batch, encode
-from streams.alert_log import AlertLog
-from streams.topics import Topics, json_table
+from newsmon.schemas.article import Alert, Article, decode_batch, encode
+from newsmon.streams.alert_log import AlertLog
+from newsmon.streams.topics import Topics, json_table
 
 log = logging.getLogger(__name__)
 EXPIRE_EVERY_SECONDS = 600.0

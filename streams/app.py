@@ -14,8 +14,8 @@ import faust
 from newsmon.core.rules import RuleSet, load_rules
 from newsmon.kafka import pace_empty_fetches
 from newsmon.settings import Settings
-from streams import alerts, dedupe, deliveries, indexing, tagging, web
-from streams.topics import declare_topics
+from newsmon.streams import alerts, dedupe, deliveries, indexing, tagging, web
+from newsmon.streams.topics import declare_topics
 
 SESSION_TIMEOUT_SECONDS = 10.0
 

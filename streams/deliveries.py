@@ -23,8 +23,8 @@ from newsmon.core.webhooks import WebhookError, build_request, host_of, retry_de
 from newsmon.kafka import kafka_client_kwargs
 from newsmon.log import kv
 from newsmon.settings import Settings, WebhookTarget
-from schemas.article import ALERT_DECODER, Alert
-from streams.topics import Topics, dead_letter
+from newsmon.schemas.article import ALERT_DECODER, Alert
+from newsmon.streams.topics import Topics, dead_letter
 
 log = logging.getLogger(__name__)
 GROUP = "newsmon.deliveries"

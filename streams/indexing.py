@@ -19,8 +19,8 @@ from newsmon.es import IndexingUnavailable
 from newsmon.es.sink import ElasticsearchSink
 from newsmon.log import kv
 from newsmon.settings import Settings
-from schemas.article import Article, Story, decode_batch, encode
-from streams.topics import Topics, dead_letter
+from newsmon.schemas.article import Article, Story, decode_batch, encode
+from newsmon.streams.topics import Topics, dead_letter
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 30.0

@@ -14,8 +14,8 @@ import msgspec
 from newsmon.core.pipeline import normalise_all, tag
 from newsmon.core.rules import RuleSet
 from newsmon.settings import Settings
-from schemas.article import Article, decode_article, pack
-from streams.topics import Topics, dead_letter
+from newsmon.schemas.article import Article, decode_article, pack
+from newsmon.streams.topics import Topics, dead_letter
 
 log = logging.getLogger(__name__)
 

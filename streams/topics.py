@@ -14,7 +14,7 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from newsmon.core.pipeline import utc_now_iso
 from newsmon.settings import Settings
-from schemas.article import DeadLetter, encode
+from newsmon.schemas.article import DeadLetter, encode
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,8 @@ from newsmon.stack import consumer_lag
 from newsmon.web import STATIC_DIR
 from newsmon.web.recent import RecentAlerts
 from newsmon.web.snapshot import LiveDataError, read_indices
-from schemas.article import ALERT_DECODER
-from streams.topics import Topics
+from newsmon.schemas.article import ALERT_DECODER
+from newsmon.streams.topics import Topics
 
 log = logging.getLogger(__name__)
 ALERTS_KEPT = 50

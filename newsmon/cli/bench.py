@@ -62,8 +62,8 @@ def process_figures(articles: list, workdir: Path) -> dict[str, float]:
 
 
 def measure(args: argparse.Namespace, settings: Settings, workdir: Path, console: Console) -> dict[str, object]:
-    from bench import dedupe, pipeline, raw
-    from bench.corpus import synthetic_articles
+    from newsmon.bench import dedupe, pipeline, raw
+    from newsmon.bench.corpus import synthetic_articles
     from newsmon.core.rules import load_rules
     from newsmon.stack import Stack, ensure_topics
 

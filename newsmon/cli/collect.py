@@ -14,12 +14,12 @@ import os
 import signal
 import sys
 
-from collectors.run import Sink, collect_once, poll
-from collectors.publisher import Publisher
-from collectors.state import StateStore
+from newsmon.collectors.run import Sink, collect_once, poll
+from newsmon.collectors.publisher import Publisher
+from newsmon.collectors.state import StateStore
 from newsmon.cli.arguments import positive_number
 from newsmon.settings import Settings
-from schemas.article import Article, encode
+from newsmon.schemas.article import Article, encode
 
 
 def positive_seconds(value: str) -> float:

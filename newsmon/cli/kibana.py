@@ -1,6 +1,6 @@
 """`newsmon kibana`: install, describe and check the shipped Kibana dashboard.
 
-`import` (re)installs deploy/kibana/newsmon.ndjson through Kibana's saved-objects API with
+`import` (re)installs schemas/kibana/newsmon.ndjson through Kibana's saved-objects API with
 overwrite, so running it again is harmless; the data views are pointed at the configured
 alias and stories index first. `describe` prints the Markdown description used in the
 docs and `check` runs every panel's equivalent query against Elasticsearch, which tells

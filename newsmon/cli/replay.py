@@ -19,13 +19,13 @@ import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from collectors.publisher import PublishError, Publisher
-from collectors.replay import Rejection, archive_files, read_archive
+from newsmon.collectors.publisher import PublishError, Publisher
+from newsmon.collectors.replay import Rejection, archive_files, read_archive
 from newsmon.core.pipeline import normalise, tag
 from newsmon.core.rules import load_rules
 from newsmon.cli.arguments import positive_number
 from newsmon.settings import Settings
-from schemas.article import Article
+from newsmon.schemas.article import Article
 
 BATCH = 500
 PLAIN_PROGRESS_EVERY_SECONDS = 5.0

@@ -22,7 +22,7 @@ from newsmon.es.client import make_client
 from newsmon.es.sink import ElasticsearchSink
 from newsmon.kafka import kafka_client_kwargs
 from newsmon.settings import Settings
-from schemas.article import Article, decode_article
+from newsmon.schemas.article import Article, decode_article
 
 BATCH = 500
 

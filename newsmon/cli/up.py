@@ -75,7 +75,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def serve(stack: Stack, stop: asyncio.Event, summary: bool, once: bool) -> int:
-    from collectors.run import collect_once, run_collectors
+    from newsmon.collectors.run import collect_once, run_collectors
     from newsmon.core.rules import load_rules
 
     settings = await asyncio.to_thread(stack.start_servers)

@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     import faust
 
-    from streams.app import create_app
+    from newsmon.streams.app import create_app
 
     if args.web_port:
         settings = settings.model_copy(update={"web_port": args.web_port})

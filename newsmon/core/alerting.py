@@ -14,7 +14,7 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from schemas.article import Alert, Article
+from newsmon.schemas.article import Alert, Article
 
 
 DAY = 86400.0

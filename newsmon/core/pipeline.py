@@ -17,7 +17,7 @@ from newsmon.core.fingerprint import content_hash, text_words_all
 from newsmon.core.rules import RuleSet
 from newsmon.core.text import detect_language, html_to_text
 from newsmon.core.urls import article_id, canonicalize_url
-from schemas.article import Article
+from newsmon.schemas.article import Article
 
 
 def utc_now_iso() -> str:

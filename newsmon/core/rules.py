@@ -182,7 +182,7 @@ class RuleSet:
 def load_rules(path: Path | None = None) -> RuleSet:
     """Read, validate and compile a rule file (default: schemas/topics.yaml)."""
     if path is None:
-        from schemas import schema_path
+        from newsmon.schemas import schema_path
 
         path = schema_path("topics.yaml")
     source = read_rule_file(Path(path))

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from newsmon.settings import WebhookTarget
-from schemas.article import Alert, encode
+from newsmon.schemas.article import Alert, encode
 
 SIGNATURE_HEADER = "X-Newsmon-Signature"
 DELIVERY_HEADER = "X-Newsmon-Delivery"

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from newsmon.es import ElasticsearchError
 from newsmon.es.templates import load_template
+from newsmon.schemas import schema_path
 
-DEFAULT_OBJECTS = Path(__file__).resolve().parents[2] / "deploy" / "kibana" / "newsmon.ndjson"
+DEFAULT_OBJECTS = schema_path("kibana/newsmon.ndjson")
 ARTICLES_VIEW, STORIES_VIEW = "newsmon-articles", "newsmon-stories"
 VIEW_MAPPINGS = {  # data view id -> the component template holding its mapping
     ARTICLES_VIEW: "news-articles-mappings.component.json",

@@ -23,7 +23,7 @@ from newsmon.es.bulk import RETRYABLE_STATUSES, Action, BulkOutcome, BulkSender,
 from newsmon.es.templates import ensure_templates, index_for
 from newsmon.log import kv
 from newsmon.settings import Settings
-from schemas.article import Article, Story
+from newsmon.schemas.article import Article, Story
 
 __all__ = ["ElasticsearchSink", "IndexingUnavailable", "RetagResult", "WriteResult"]
 

@@ -21,7 +21,7 @@ from elasticsearch import ApiError, Elasticsearch
 from newsmon.es import RoutingError, TemplateError
 from newsmon.log import kv
 from newsmon.settings import Settings
-from schemas import schema_path
+from newsmon.schemas import schema_path
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from collections import OrderedDict
 
 from newsmon.core.webhooks import delivery_id
 from newsmon.web.views import shape_alert
-from schemas.article import Alert
+from newsmon.schemas.article import Alert
 
 
 class RecentAlerts:

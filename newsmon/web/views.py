@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from schemas.article import Alert
+from newsmon.schemas.article import Alert
 
 BASES = ("indexed", "published")  # when it reached us vs. what the feed claims (samples may be old)
 RATE_MINUTES = 15  # the ingest sparkline: articles indexed per minute over this many minutes

@@ -9,7 +9,7 @@ import hashlib
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from schemas.article import Article, Story
+from newsmon.schemas.article import Article, Story
 
 SEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "dedupe" / "seeds"  # copies of ../shared/seeds
 

@@ -12,8 +12,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from newsmon.settings import Settings
-from schemas.article import Alert, encode
-from streams.alert_log import AlertLog
+from newsmon.schemas.article import Alert, encode
+from newsmon.streams.alert_log import AlertLog
 
 pytestmark = pytest.mark.integration
 

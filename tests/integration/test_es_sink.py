@@ -16,7 +16,7 @@ from newsmon.es.client import make_client
 from newsmon.es.sink import ElasticsearchSink
 from newsmon.es.templates import ensure_templates
 from newsmon.settings import Settings
-from schemas.article import Article, Story
+from newsmon.schemas.article import Article, Story
 from tests.integration.es_corpus import corpus
 
 pytestmark = pytest.mark.integration

@@ -26,14 +26,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from elasticsearch import Elasticsearch
 
-from bench.corpus import synthetic_articles
-from collectors.normalize import articles_from_bytes
-from collectors.run import collect_once, run_collectors
+from newsmon.bench.corpus import synthetic_articles
+from newsmon.collectors.normalize import articles_from_bytes
+from newsmon.collectors.run import collect_once, run_collectors
 from newsmon.core.rules import load_rules
 from newsmon.embedded import Server, free_port, noida
 from newsmon.settings import Settings
 from newsmon.stack import WORKER_GROUP, Stack, ensure_topics, wait_drained
-from schemas.article import ALERT_DECODER, DeadLetter, decode_batch, encode
+from newsmon.schemas.article import ALERT_DECODER, DeadLetter, decode_batch, encode
 from tests.integration.helpers import es_count, settle, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("faults")]

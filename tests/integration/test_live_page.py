@@ -22,7 +22,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from newsmon.core.pipeline import utc_now_iso
-from schemas.article import Article, encode
+from newsmon.schemas.article import Article, encode
 from tests.conftest import REPO
 from tests.integration.helpers import running_up, serve_directory, settle, wait_for
 

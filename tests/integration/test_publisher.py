@@ -7,13 +7,13 @@ from datetime import datetime, timezone
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from collectors.normalize import articles_from_bytes
-from collectors.publisher import Publisher
-from collectors.run import COLLECTED, collect_once, run_collectors
-from collectors.state import StateStore
+from newsmon.collectors.normalize import articles_from_bytes
+from newsmon.collectors.publisher import Publisher
+from newsmon.collectors.run import COLLECTED, collect_once, run_collectors
+from newsmon.collectors.state import StateStore
 from newsmon.embedded import free_port, tansu
 from newsmon.settings import Settings
-from schemas.article import decode_article
+from newsmon.schemas.article import decode_article
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.integration

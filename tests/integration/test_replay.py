@@ -15,12 +15,12 @@ import yaml
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from elasticsearch import Elasticsearch
 
-from collectors.normalize import articles_from_bytes
+from newsmon.collectors.normalize import articles_from_bytes
 from newsmon.core.alerting import StoryAlerter
 from newsmon.core.pipeline import LocalPipeline
 from newsmon.core.rules import load_rules
-from schemas import schema_path
-from schemas.article import ALERT_DECODER, Article, encode
+from newsmon.schemas import schema_path
+from newsmon.schemas.article import ALERT_DECODER, Article, encode
 from tests.integration.helpers import es_count, newsmon, running_up, settle, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("replay")]

@@ -9,7 +9,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from elasticsearch import Elasticsearch
 
-from schemas.article import Article, encode
+from newsmon.schemas.article import Article, encode
 from tests.conftest import FIXTURES
 from tests.integration.helpers import es_count, running_up, serve_directory, wait_for
 

@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from elasticsearch import Elasticsearch
 
 from newsmon.core.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, TOPIC_HEADER, delivery_id, verify
-from schemas.article import ALERT_DECODER, Alert
+from newsmon.schemas.article import ALERT_DECODER, Alert
 from tests.conftest import REPO
 from tests.integration.helpers import es_count, running_up, serve_directory, settle, wait_for
 from tests.loopback import serve

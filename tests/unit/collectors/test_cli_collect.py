@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from collectors.state import STATE_FILE
+from newsmon.collectors.state import STATE_FILE
 from newsmon.embedded import free_port
 from tests.unit.collectors.conftest import FEEDS, rss, static
 

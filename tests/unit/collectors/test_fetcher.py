@@ -9,7 +9,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from collectors.fetcher import (
+from newsmon.collectors.fetcher import (
     BlockedRedirect,
     FeedFileError,
     FeedHTTPError,

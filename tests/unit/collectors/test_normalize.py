@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timezone
 
-from collectors.normalize import articles_from_bytes
+from newsmon.collectors.normalize import articles_from_bytes
 from newsmon.core.urls import article_id, canonicalize_url
 from tests.unit.collectors.conftest import fixture_bytes
 

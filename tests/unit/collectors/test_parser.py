@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from collectors.parser import FeedParseError, parse_feed, strip_internal_subset
+from newsmon.collectors.parser import FeedParseError, parse_feed, strip_internal_subset
 from tests.unit.collectors.conftest import fixture_bytes
 
 

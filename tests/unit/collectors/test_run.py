@@ -5,9 +5,9 @@ import asyncio
 import json
 import time
 
-from collectors.publisher import PublishError
-from collectors.run import BACKING_OFF, COLLECTED, FAILED, NOT_MODIFIED, UNPUBLISHED, collect_once, poll
-from collectors.state import STATE_FILE, StateStore
+from newsmon.collectors.publisher import PublishError
+from newsmon.collectors.run import BACKING_OFF, COLLECTED, FAILED, NOT_MODIFIED, UNPUBLISHED, collect_once, poll
+from newsmon.collectors.state import STATE_FILE, StateStore
 from tests.unit.collectors.conftest import rss, send, static
 
 

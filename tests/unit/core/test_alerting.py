@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from newsmon.core.alerting import AlertTimeError, BreakingVolume, StoryAlerter, event_seconds
-from schemas.article import Alert, Article
+from newsmon.schemas.article import Alert, Article
 
 MINUTE = 60.0
 HOUR = 3600.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bench.corpus import synthetic_articles
+from newsmon.bench.corpus import synthetic_articles
 from newsmon.core.dedupe import DedupeConfig, Deduper
 from newsmon.core.dedupe_records import ClusterRecords
 from newsmon.core.pipeline import normalise

@@ -3,7 +3,7 @@ import msgspec
 from newsmon.core.fingerprint import RECENT_TEXTS
 from newsmon.core.pipeline import LocalPipeline, normalise, normalise_all
 from newsmon.core.rules import load_rules
-from schemas.article import Article
+from newsmon.schemas.article import Article
 
 
 def corpus_articles(dedupe_corpus) -> list[Article]:

@@ -13,7 +13,7 @@ from newsmon.core.webhooks import (
     slack_payload, verify, wants,
 )
 from newsmon.settings import Settings, WebhookTarget
-from schemas.article import Alert
+from newsmon.schemas.article import Alert
 
 STORY = Alert(kind="story", topic="bushehr", title="Fuel <b>delivered</b> & loaded", url="https://news.example/a?x=1&y=2",
               source="Tehran Wire", published="2025-10-14T08:00:00Z", cluster_id="c1", created="2025-10-14T08:01:00Z")

@@ -5,7 +5,7 @@ import json
 
 from newsmon.es.sink import ElasticsearchSink
 from newsmon.settings import Settings
-from schemas.article import Article, Story
+from newsmon.schemas.article import Article, Story
 
 
 class RecordingClient:

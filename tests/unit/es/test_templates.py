@@ -17,7 +17,7 @@ from newsmon.es.templates import (
     priority,
     stories_template,
 )
-from schemas.article import Article, Story
+from newsmon.schemas.article import Article, Story
 
 ARTICLE_PROPERTIES = load_template("news-articles-mappings.component.json")["template"]["mappings"]["properties"]
 STORY_PROPERTIES = load_template("news-stories-mappings.component.json")["template"]["mappings"]["properties"]

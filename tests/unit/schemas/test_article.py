@@ -4,7 +4,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from schemas.article import BATCH_DECODER, Article, Story, decode_batch, encode, pack
+from newsmon.schemas.article import BATCH_DECODER, Article, Story, decode_batch, encode, pack
 
 
 def articles(n: int, body: int = 100) -> list[Article]:

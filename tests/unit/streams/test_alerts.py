@@ -1,8 +1,8 @@
 """What the alert stage derives from a batch: replay quieting and breaking-volume events."""
 from __future__ import annotations
 
-from schemas.article import Article
-from streams.alerts import quieted, volume_events
+from newsmon.schemas.article import Article
+from newsmon.streams.alerts import quieted, volume_events
 
 
 def test_replayed_articles_stay_quiet_unless_the_replay_asked_for_alerts() -> None:

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from bench.corpus import synthetic_articles
+from newsmon.bench.corpus import synthetic_articles
 from newsmon.core.dedupe import Deduper, DedupeConfig
 from newsmon.core.pipeline import LocalPipeline
 from newsmon.core.rules import load_rules
-from schemas.article import Article, Story, decode_batch, encode, pack
-from streams.dedupe import decide_all, split_by_partition
-from streams.indexing import unpack_all
-from streams.tagging import tag_all
-from streams.topics import partitioner
+from newsmon.schemas.article import Article, Story, decode_batch, encode, pack
+from newsmon.streams.dedupe import decide_all, split_by_partition
+from newsmon.streams.indexing import unpack_all
+from newsmon.streams.tagging import tag_all
+from newsmon.streams.topics import partitioner
 
 SEEDS = Path(__file__).resolve().parents[2] / "fixtures" / "dedupe" / "seeds"
 NOW = 1_760_000_000.0

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from newsmon.web.recent import RecentAlerts
-from schemas.article import Alert
+from newsmon.schemas.article import Alert
 
 
 def story(n: int) -> Alert:

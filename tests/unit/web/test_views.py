@@ -4,7 +4,7 @@ from __future__ import annotations
 from newsmon.web.views import (
     articles_request, interval_minutes, safe_url, shape_alert, shape_articles, shape_stories, stories_request,
 )
-from schemas.article import Alert
+from newsmon.schemas.article import Alert
 
 
 def buckets(*counts: int, start: int = 0) -> list[dict]:
