@@ -88,7 +88,7 @@ def normalize_entry(entry: Any, defaults: dict[str, Any], counts: Counter[str]) 
         content=content,
         summary=summary,
         published=iso_utc(entry_published(entry, fetched, counts)),
-        source=entry_source(entry) or defaults["source"] or host_of(url),
+        source=entry_source(entry) or defaults["source"] or outlet_host(url),
         feed=defaults["feed"],
         fetched=iso_utc(fetched),
         authors=entry_authors(entry),
@@ -174,6 +174,6 @@ def first_words(text: str, count: int = TITLE_WORDS) -> str:
     return " ".join(words[:count]) + (" …" if len(words) > count else "")
 
 
-def host_of(url: str) -> str:
+def outlet_host(url: str) -> str:
     host = urlsplit(url).hostname or ""
     return host.removeprefix("www.")

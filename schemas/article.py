@@ -23,18 +23,24 @@ class Article(msgspec.Struct, kw_only=True, omit_defaults=True):
     source: str = ""  # outlet (host name or feed title)
     feed: str = ""  # feed URL the article came from
     fetched: str = ""  # ISO 8601 UTC, when the collector read it
-    summary: str = ""
+    summary: str = ""  # the feed's teaser, kept as the feed gave it
     authors: list[str] = []
-    language: str = ""  # "en" | "ru" | "fa" | "" (unknown); detected if empty
+    language: str = ""  # ISO 639-1 code of the language the text is written in; identified if empty
+    declared_language: str = ""  # what the feed or page says (xml:lang, <html lang>, og:locale), as a hint
+    # Where `content` comes from: "feed" (the feed carried the article), "page" (extracted from
+    # the linked page), "teaser" (only the feed's teaser: the page was not fetched or failed).
+    body_source: str = ""
+    body_reason: str = ""  # why a teaser stayed a teaser: paywall | robots | not-html | too-large | http-403 | timeout | extraction-empty | ...
     guid: str = ""
     canonical_link: str = ""  # <link rel=canonical> / amp canonical when the feed gives it
     replay: bool = False  # published by `newsmon replay`: old news, no story alerts...
     replay_alerts: bool = False  # ...unless the replay asked for them (`--alerts`)
-    # --- filled by the pipeline (normalise, dedupe, tag) ---
+    # --- filled by the pipeline (enrich, tag, dedupe, events) ---
     canonical_url: str = ""
     text: str = ""  # plain text: markup stripped, whitespace folded
     content_hash: str = ""
-    cluster_id: str = ""
+    cluster_id: str = ""  # copy group: the article and its republished copies
+    story_id: str = ""  # event: every report of the same happening, in any wording or language
     duplicate_of: str | None = None
     is_duplicate: bool = False
     topics: list[str] = []

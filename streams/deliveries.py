@@ -19,7 +19,7 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
-from newsmon.core.webhooks import WebhookError, build_request, host_of, retry_delays, retryable, wants
+from newsmon.core.webhooks import WebhookError, build_request, target_host, retry_delays, retryable, wants
 from newsmon.kafka import kafka_client_kwargs
 from newsmon.log import kv
 from newsmon.settings import Settings, WebhookTarget
@@ -57,11 +57,11 @@ class Deliverer:
             attempts = await self.deliver(target, alert)
         except (DeliveryFailed, WebhookError) as exc:
             self.counts["gave-up"] += 1
-            log.error(kv(event="webhook-gave-up", target=host_of(target.url), topic=alert.topic, error=exc))
-            await dead_letter(self.topics, "deliveries", f"webhook {host_of(target.url)}: {exc}", payload)
+            log.error(kv(event="webhook-gave-up", target=target_host(target.url), topic=alert.topic, error=exc))
+            await dead_letter(self.topics, "deliveries", f"webhook {target_host(target.url)}: {exc}", payload)
             return
         self.counts["delivered"] += 1
-        log.info(kv(event="webhook-delivered", target=host_of(target.url), topic=alert.topic, kind=alert.kind, attempts=attempts))
+        log.info(kv(event="webhook-delivered", target=target_host(target.url), topic=alert.topic, kind=alert.kind, attempts=attempts))
 
     async def deliver(self, target: WebhookTarget, alert: Alert) -> int:
         """POST until a 2xx; returns the attempts it took. Raises DeliveryFailed when out of budget."""
@@ -74,7 +74,7 @@ class Deliverer:
             if not retryable(status) or attempt > len(delays):
                 raise DeliveryFailed(f"{reason} after {attempt} attempt(s)")
             self.counts["retries"] += 1
-            log.warning(kv(event="webhook-retry", target=host_of(target.url), topic=alert.topic, attempt=attempt,
+            log.warning(kv(event="webhook-retry", target=target_host(target.url), topic=alert.topic, attempt=attempt,
                            reason=reason, retry_in=delays[attempt - 1]))
             await asyncio.sleep(delays[attempt - 1])
         raise AssertionError("unreachable: the loop returns or raises")

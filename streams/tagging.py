@@ -11,7 +11,7 @@ import logging
 import faust
 import msgspec
 
-from newsmon.core.pipeline import normalise_all, tag
+from newsmon.core.pipeline import enrich_all, tag
 from newsmon.core.rules import RuleSet
 from newsmon.settings import Settings
 from newsmon.schemas.article import Article, decode_article, pack
@@ -28,7 +28,7 @@ def tag_all(payloads: list[bytes], rules: RuleSet) -> tuple[list[Article], list[
             articles.append(decode_article(payload))
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             refused.append((payload, f"undecodable article: {exc}"))
-    return [tag(article, rules) for article in normalise_all(articles)], refused
+    return [tag(article, rules) for article in enrich_all(articles)], refused
 
 
 def register(app: faust.App, topics: Topics, rules: RuleSet, settings: Settings) -> None:

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from newsmon.collectors.publisher import PublishError, Publisher
 from newsmon.collectors.replay import Rejection, archive_files, read_archive
-from newsmon.core.pipeline import normalise, tag
+from newsmon.core.pipeline import enrich, tag
 from newsmon.core.rules import load_rules
 from newsmon.cli.arguments import positive_number
 from newsmon.settings import Settings
@@ -70,7 +70,7 @@ def select(args: argparse.Namespace, counts: Counter[str], rejections: list[Reje
                 counts["skipped: outside --since/--until"] += 1
             elif item.id in chosen:
                 counts["skipped: duplicate"] += 1
-            elif rules is not None and not tag(normalise(item), rules).topics:
+            elif rules is not None and not tag(enrich(item), rules).topics:
                 counts["skipped: no topic rule matched"] += 1
             else:
                 chosen[item.id] = msgspec.structs.replace(item, replay_alerts=args.alerts)

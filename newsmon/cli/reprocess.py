@@ -16,7 +16,7 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from newsmon.cli.replay import parse_date
-from newsmon.core.pipeline import normalise, tag
+from newsmon.core.pipeline import enrich, tag
 from newsmon.core.rules import load_rules
 from newsmon.es.client import make_client
 from newsmon.es.sink import ElasticsearchSink
@@ -70,7 +70,7 @@ async def read_raw(settings: Settings, since_ms: int) -> list[Article]:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     since_ms = int(datetime.fromisoformat(args.since.replace("Z", "+00:00")).timestamp() * 1000)
     rules = load_rules(args.rules or settings.topic_rules)
-    articles = [tag(normalise(a), rules) for a in asyncio.run(read_raw(settings, since_ms))]
+    articles = [tag(enrich(a), rules) for a in asyncio.run(read_raw(settings, since_ms))]
     sink = ElasticsearchSink(make_client(settings), settings)
     updated, missing, rejected = 0, 0, 0
     for offset in range(0, len(articles), BATCH):

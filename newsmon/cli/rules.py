@@ -14,7 +14,7 @@ from pathlib import Path
 import msgspec
 import orjson
 
-from newsmon.core.pipeline import article_from_record, normalise
+from newsmon.core.pipeline import article_from_record, enrich
 from newsmon.core.rules import ExampleReport, RuleFileError, RuleSet, check_examples, load_rules
 from newsmon.core.rules_eval import LabelledFileError, read_labelled, score
 from newsmon.settings import Settings
@@ -79,7 +79,7 @@ def print_corpus_hits(ruleset: RuleSet, path: Path) -> None:
             if not line.strip():
                 continue
             try:
-                article = normalise(article_from_record(orjson.loads(line)))
+                article = enrich(article_from_record(orjson.loads(line)))
             except (orjson.JSONDecodeError, ValueError, msgspec.ValidationError) as exc:
                 raise CorpusError(f"{path}:{number}: {exc}") from exc
             matches = ruleset.tag(article.title, article.text, article.language)

@@ -1,7 +1,7 @@
 """The per-article logic shared by the Faust agents and `newsmon process`.
 
-normalise -> tag -> dedupe, as plain functions over `Article`. The stream splits them over
-stages (normalise+tag scale out over partitions, dedupe is the sequenced stage); `process`
+enrich -> tag -> dedupe, as plain functions over `Article`. The stream splits them over
+stages (enrich+tag scale out over partitions, dedupe is the sequenced stage); `process`
 runs them back to back in one process. Neither copies the other: both call these.
 """
 from __future__ import annotations
@@ -34,24 +34,24 @@ def article_from_record(record: object, **overrides: object) -> Article:
     return msgspec.convert({**record, **overrides}, Article, strict=False)
 
 
-def normalise(article: Article) -> Article:
+def enrich(article: Article) -> Article:
     """Fill the derived fields: canonical URL, plain text, content hash, language."""
-    return _normalised(article, _plain_text(article))
+    return _enriched(article, _plain_text(article))
 
 
-def normalise_all(articles: Sequence[Article]) -> list[Article]:
-    """`normalise` for each of a batch, the same results, with the texts' words hashed
+def enrich_all(articles: Sequence[Article]) -> list[Article]:
+    """`enrich` for each of a batch, the same results, with the texts' words hashed
     together (text_words_all): cheaper per article, and remembered for `dedupe`."""
     texts = [_plain_text(article) for article in articles]
     text_words_all(texts)  # remembered: content_hash below and dedupe later look them up
-    return [_normalised(article, text) for article, text in zip(articles, texts)]
+    return [_enriched(article, text) for article, text in zip(articles, texts)]
 
 
 def _plain_text(article: Article) -> str:
     return html_to_text(article.content or article.summary)
 
 
-def _normalised(article: Article, text: str) -> Article:
+def _enriched(article: Article, text: str) -> Article:
     return msgspec.structs.replace(
         article,
         canonical_url=canonicalize_url(article.url, article.canonical_link),
@@ -107,13 +107,13 @@ class LocalPipeline:
         self.deduper = Deduper(self.config, seen=self.seen, signatures=self.signatures, stories=self.stories)
 
     def run(self, article: Article) -> tuple[Article, Decision]:
-        return dedupe(tag(normalise(article), self.rules), self.deduper)
+        return dedupe(tag(enrich(article), self.rules), self.deduper)
 
     def run_all(self, articles: Sequence[Article]) -> list[tuple[Article, Decision]]:
         """`run` for each article of a batch, in order, with the same results, but stage by
         stage: each stage's code and tables stay in the CPU caches across the batch, a fifth
         faster than alternating stages per article. Batches up to `RECENT_TEXTS` long also
         fold each text once (dedupe finds normalisation's fold remembered)."""
-        normalised = normalise_all(articles)
+        normalised = enrich_all(articles)
         tagged = [tag(article, self.rules) for article in normalised]
         return [dedupe(article, self.deduper) for article in tagged]

@@ -59,7 +59,7 @@ def wants(target: WebhookTarget, topic: str) -> bool:
     return not target.topics or topic in target.topics
 
 
-def host_of(url: str) -> str:
+def target_host(url: str) -> str:
     """What may be logged about a target: Slack-style URLs carry their secret in the path."""
     return urlsplit(url).netloc
 
@@ -88,7 +88,7 @@ def slack_escape(text: str) -> str:
 
 def build_request(target: WebhookTarget, alert: Alert) -> WebhookRequest:
     if urlsplit(target.url).scheme not in ("http", "https"):
-        raise WebhookError(f"webhook URL must be http(s), got {urlsplit(target.url).scheme or 'none'}:// for {host_of(target.url)}")
+        raise WebhookError(f"webhook URL must be http(s), got {urlsplit(target.url).scheme or 'none'}:// for {target_host(target.url)}")
     payload = slack_payload(alert) if target.format == "slack" else json_payload(alert)
     body = orjson.dumps(payload)
     ident = delivery_id(alert)

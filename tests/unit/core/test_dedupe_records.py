@@ -7,7 +7,7 @@ import json
 from newsmon.bench.corpus import synthetic_articles
 from newsmon.core.dedupe import DedupeConfig, Deduper
 from newsmon.core.dedupe_records import ClusterRecords
-from newsmon.core.pipeline import normalise
+from newsmon.core.pipeline import enrich
 
 NOW = 1_760_000_000.0
 DAY = 86400.0
@@ -33,7 +33,7 @@ def assign(deduper: Deduper, article, now: float = NOW):
 
 
 def corpus():
-    return [normalise(a) for a in synthetic_articles(300, seed=5)]
+    return [enrich(a) for a in synthetic_articles(300, seed=5)]
 
 
 def test_decisions_and_state_equal_plain_mappings() -> None:

@@ -1,7 +1,7 @@
 import msgspec
 
 from newsmon.core.fingerprint import RECENT_TEXTS
-from newsmon.core.pipeline import LocalPipeline, normalise, normalise_all
+from newsmon.core.pipeline import LocalPipeline, enrich, enrich_all
 from newsmon.core.rules import load_rules
 from newsmon.schemas.article import Article
 
@@ -37,6 +37,6 @@ def test_run_all_longer_than_the_remembered_folds_still_decides_the_same(dedupe_
     assert [without_clock(r) for r in LocalPipeline(rules=rules).run_all(articles)] == expected
 
 
-def test_normalise_all_equals_normalise_one_by_one(dedupe_corpus):
+def test_enrich_all_equals_enrich_one_by_one(dedupe_corpus):
     articles = corpus_articles(dedupe_corpus) + [Article(id="empty", url="https://e.example/a", summary="<p>only a summary</p>")]
-    assert normalise_all(articles) == [normalise(article) for article in articles]
+    assert enrich_all(articles) == [enrich(article) for article in articles]
