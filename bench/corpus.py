@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
-
 from newsmon.schemas.article import Article
 
 VOCABULARY = 30_000

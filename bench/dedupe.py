@@ -18,8 +18,8 @@ import time
 from collections.abc import Iterator
 
 import numpy as np
-
 from newsmon.bench.corpus import vocabulary, zipf_sentence
+
 from newsmon.core.dedupe import DedupeConfig, Deduper
 
 CHUNK = 5_000

@@ -12,12 +12,11 @@ import time
 
 from aiokafka import AIOKafkaProducer
 from elasticsearch import Elasticsearch, NotFoundError
+from newsmon.schemas.article import Article, encode
 
 from newsmon.core.pipeline import LocalPipeline
 from newsmon.core.rules import RuleSet, load_rules
 from newsmon.settings import Settings
-from newsmon.schemas.article import Article, encode
-
 
 PROBE_SECONDS = 1.0
 

@@ -13,12 +13,13 @@ import uuid
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from elasticsearch import Elasticsearch, helpers
+from newsmon.schemas.article import Article, encode
 
-from newsmon.core.pipeline import LocalPipeline, utc_now_iso
+from newsmon.core.pipeline import LocalPipeline
 from newsmon.core.rules import RuleSet
+from newsmon.core.times import now_iso
 from newsmon.es.sink import ENCODER, document_of
 from newsmon.es.templates import load_template
-from newsmon.schemas.article import Article, encode
 
 
 async def kafka_produce_consume(bootstrap: str, payloads: list[bytes], partitions: int = 4) -> dict[str, float]:
@@ -87,7 +88,7 @@ def es_bulk(url: str, documents: list[tuple[str, bytes]], chunk: int = 500) -> d
 def indexed_documents(articles: list[Article], rules: RuleSet) -> list[tuple[str, bytes]]:
     """(id, source) of each article as the pipeline's sink writes it: normalised, tagged, clustered."""
     pipeline = LocalPipeline(rules=rules)
-    return [(a.id, ENCODER.encode({**document_of(a), "indexed": utc_now_iso()})) for a, _ in map(pipeline.run, articles)]
+    return [(a.id, ENCODER.encode({**document_of(a), "indexed": now_iso()})) for a, _ in map(pipeline.run, articles)]
 
 
 def measure(bootstrap: str, es_url: str, articles: list[Article], rules: RuleSet) -> dict[str, float]:

@@ -21,11 +21,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import msgspec
-
 from newsmon.collectors.normalize import articles_from_bytes
 from newsmon.collectors.parser import FeedParseError
-from newsmon.log import kv
 from newsmon.schemas.article import Article
+
+from newsmon.log import kv
 
 log = logging.getLogger(__name__)
 

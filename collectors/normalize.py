@@ -15,9 +15,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from newsmon.collectors.parser import parse_feed
-from newsmon.core.text import detect_language, html_to_text
-from newsmon.core.urls import article_id, canonicalize_url
 from newsmon.schemas.article import Article
+
+from newsmon.core.text import detect_language, html_to_text
+from newsmon.core.times import iso_from_datetime
+from newsmon.core.urls import article_id, canonicalize_url
 
 EARLIEST_PUBLISHED = datetime(1990, 1, 1, tzinfo=timezone.utc)
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -32,11 +34,6 @@ FIX_ABSURD_DATE = "fixed-absurd-date"
 FIX_MISSING_DATE = "fixed-missing-date"
 FIX_MISSING_TITLE = "fixed-missing-title"
 FIX_TRUNCATED = "fixed-truncated-content"
-
-
-def iso_utc(moment: datetime) -> str:
-    """'YYYY-MM-DDTHH:MM:SSZ', the wire format of every timestamp."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def articles_from_bytes(
@@ -87,10 +84,10 @@ def normalize_entry(entry: Any, defaults: dict[str, Any], counts: Counter[str]) 
         title=title,
         content=content,
         summary=summary,
-        published=iso_utc(entry_published(entry, fetched, counts)),
+        published=iso_from_datetime(entry_published(entry, fetched, counts)),
         source=entry_source(entry) or defaults["source"] or outlet_host(url),
         feed=defaults["feed"],
-        fetched=iso_utc(fetched),
+        fetched=iso_from_datetime(fetched),
         authors=entry_authors(entry),
         language=entry_language(entry) or defaults["language"] or detect_language(f"{title}\n{text}"),
         guid=entry.get("id", ""),

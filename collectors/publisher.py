@@ -15,11 +15,11 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, KafkaTimeoutError
+from newsmon.schemas.article import Article, encode
 
 from newsmon.kafka import kafka_client_kwargs
 from newsmon.log import kv
 from newsmon.settings import Settings
-from newsmon.schemas.article import Article, encode
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import msgspec
 import orjson
-
 from newsmon.collectors.normalize import articles_from_bytes
 from newsmon.collectors.parser import FeedParseError
-from newsmon.core.pipeline import article_from_record
 from newsmon.schemas.article import Article
+
+from newsmon.core.pipeline import article_from_record
 
 JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 FEED_SUFFIXES = {".xml", ".rss", ".atom"}

@@ -17,13 +17,15 @@ from datetime import datetime, timezone
 
 from newsmon.collectors.archive import archive_fetch
 from newsmon.collectors.fetcher import FeedFetchError, Fetcher
-from newsmon.collectors.normalize import articles_from_bytes, iso_utc
+from newsmon.collectors.normalize import articles_from_bytes
 from newsmon.collectors.parser import FeedParseError
-from newsmon.collectors.publisher import PublishError, Publisher
+from newsmon.collectors.publisher import Publisher, PublishError
 from newsmon.collectors.state import FeedState, StateStore
+from newsmon.schemas.article import Article
+
+from newsmon.core.times import iso_from_epoch
 from newsmon.log import kv
 from newsmon.settings import Settings
-from newsmon.schemas.article import Article
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +104,7 @@ async def collect_feed(url: str, settings: Settings, fetcher: Fetcher, state: Fe
     """Fetch -> archive -> parse/normalise -> drop seen -> sink -> commit state, for one feed."""
     now = time.time()
     if not state.due(now):
-        until = iso_utc(datetime.fromtimestamp(state.next_fetch, timezone.utc))
+        until = iso_from_epoch(state.next_fetch)
         return FeedOutcome(url, BACKING_OFF, reason=f"backing off until {until} after: {state.last_error}")
     fetched = datetime.now(timezone.utc)
     try:

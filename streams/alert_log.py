@@ -18,11 +18,11 @@ from collections.abc import Callable
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
+from newsmon.schemas.article import ALERT_DECODER, Alert
 
 from newsmon.kafka import kafka_client_kwargs
 from newsmon.log import kv
 from newsmon.settings import Settings
-from newsmon.schemas.article import ALERT_DECODER, Alert
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0)

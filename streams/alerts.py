@@ -19,14 +19,14 @@ import time
 import faust
 import msgspec
 import orjson
-
-from newsmon.core.alerting import AlertTimeError, BreakingVolume, StoryAlerter
-from newsmon.core.pipeline import utc_now_iso
-from newsmon.log import kv
-from newsmon.settings import Settings
 from newsmon.schemas.article import Alert, Article, decode_batch, encode
 from newsmon.streams.alert_log import AlertLog
 from newsmon.streams.topics import Topics, json_table
+
+from newsmon.core.alerting import AlertTimeError, BreakingVolume, StoryAlerter
+from newsmon.core.times import now_iso
+from newsmon.log import kv
+from newsmon.settings import Settings
 
 log = logging.getLogger(__name__)
 EXPIRE_EVERY_SECONDS = 600.0
@@ -37,7 +37,7 @@ def story_alert(article: Article, topic: str) -> Alert:
     return Alert(
         kind="story", topic=topic, title=article.title, url=article.url, source=article.source,
         published=article.published, topics=article.topics, cluster_id=article.cluster_id,
-        matched_rule=rule, article_id=article.id, created=utc_now_iso(),
+        matched_rule=rule, article_id=article.id, created=now_iso(),
     )
 
 
@@ -108,6 +108,6 @@ def register(app: faust.App, topics: Topics, settings: Settings) -> None:
                     log.warning(kv(event="volume-skipped", topic=topic, reason=exc))
                     continue
                 if burst is not None and topic in topics.alerts:
-                    alert = Alert(kind="breaking-volume", topic=topic, rate=burst.rate, baseline=burst.baseline, created=utc_now_iso())
+                    alert = Alert(kind="breaking-volume", topic=topic, rate=burst.rate, baseline=burst.baseline, created=now_iso())
                     await topics.alerts[topic].send(key=topic.encode(), value=encode(alert))
                     log.info(kv(event="breaking-volume", topic=topic, rate=burst.rate, baseline=burst.baseline))

@@ -10,12 +10,12 @@ import socket
 import ssl
 
 import faust
+from newsmon.streams import alerts, dedupe, deliveries, indexing, tagging, web
+from newsmon.streams.topics import declare_topics
 
 from newsmon.core.rules import RuleSet, load_rules
 from newsmon.kafka import pace_empty_fetches
 from newsmon.settings import Settings
-from newsmon.streams import alerts, dedupe, deliveries, indexing, tagging, web
-from newsmon.streams.topics import declare_topics
 
 SESSION_TIMEOUT_SECONDS = 10.0
 

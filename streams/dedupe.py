@@ -20,14 +20,14 @@ from collections.abc import Callable
 
 import faust
 import msgspec
+from newsmon.schemas.article import Article, Story, decode_batch, pack
+from newsmon.streams.topics import Topics, dead_letter, json_table, partitioner
 
 from newsmon.core.dedupe import DedupeConfig, Deduper
 from newsmon.core.dedupe_records import ClusterRecords
 from newsmon.core.pipeline import dedupe
 from newsmon.log import kv
 from newsmon.settings import Settings
-from newsmon.schemas.article import Article, Story, decode_batch, pack
-from newsmon.streams.topics import Topics, dead_letter, json_table, partitioner
 
 log = logging.getLogger(__name__)
 EXPIRE_EVERY_SECONDS = 600.0

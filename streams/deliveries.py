@@ -18,13 +18,20 @@ import httpx
 import msgspec
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
+from newsmon.schemas.article import ALERT_DECODER, Alert
+from newsmon.streams.topics import Topics, dead_letter
 
-from newsmon.core.webhooks import WebhookError, build_request, target_host, retry_delays, retryable, wants
+from newsmon.core.webhooks import (
+    WebhookError,
+    build_request,
+    retry_delays,
+    retryable,
+    target_host,
+    wants,
+)
 from newsmon.kafka import kafka_client_kwargs
 from newsmon.log import kv
 from newsmon.settings import Settings, WebhookTarget
-from newsmon.schemas.article import ALERT_DECODER, Alert
-from newsmon.streams.topics import Topics, dead_letter
 
 log = logging.getLogger(__name__)
 GROUP = "newsmon.deliveries"

@@ -13,14 +13,14 @@ import asyncio
 import logging
 
 import faust
+from newsmon.schemas.article import Article, Story, decode_batch, encode
+from newsmon.streams.topics import Topics, dead_letter
 
-from newsmon.es.client import make_client
 from newsmon.es import IndexingUnavailable
+from newsmon.es.client import make_client
 from newsmon.es.sink import ElasticsearchSink
 from newsmon.log import kv
 from newsmon.settings import Settings
-from newsmon.schemas.article import Article, Story, decode_batch, encode
-from newsmon.streams.topics import Topics, dead_letter
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 30.0

@@ -10,12 +10,12 @@ import logging
 
 import faust
 import msgspec
+from newsmon.schemas.article import Article, decode_article, pack
+from newsmon.streams.topics import Topics, dead_letter
 
 from newsmon.core.pipeline import enrich_all, tag
 from newsmon.core.rules import RuleSet
 from newsmon.settings import Settings
-from newsmon.schemas.article import Article, decode_article, pack
-from newsmon.streams.topics import Topics, dead_letter
 
 log = logging.getLogger(__name__)
 

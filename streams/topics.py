@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import faust
 from aiokafka.partitioner import DefaultPartitioner
-
-from newsmon.core.pipeline import utc_now_iso
-from newsmon.settings import Settings
 from newsmon.schemas.article import DeadLetter, encode
+
+from newsmon.core.times import now_iso
+from newsmon.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -59,5 +59,5 @@ def json_table(app: faust.App, name: str, partitions: int | None = None) -> faus
 async def dead_letter(topics: Topics, stage: str, reason: str, payload: bytes | str) -> None:
     """Send a record that a stage cannot handle to news.dlq, with why."""
     text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
-    record = DeadLetter(stage=stage, reason=reason, payload=text, created=utc_now_iso())
+    record = DeadLetter(stage=stage, reason=reason, payload=text, created=now_iso())
     await topics.dlq.send(key=stage.encode(), value=encode(record))

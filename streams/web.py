@@ -22,8 +22,10 @@ import orjson
 from aiohttp import web as aioweb
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
+from newsmon.schemas.article import ALERT_DECODER
+from newsmon.streams.topics import Topics
 
-from newsmon.core.pipeline import utc_now_iso
+from newsmon.core.times import now_iso
 from newsmon.es.client import make_client
 from newsmon.kafka import kafka_client_kwargs
 from newsmon.log import kv
@@ -32,8 +34,6 @@ from newsmon.stack import consumer_lag
 from newsmon.web import STATIC_DIR
 from newsmon.web.recent import RecentAlerts
 from newsmon.web.snapshot import LiveDataError, read_indices
-from newsmon.schemas.article import ALERT_DECODER
-from newsmon.streams.topics import Topics
 
 log = logging.getLogger(__name__)
 ALERTS_KEPT = 50
@@ -66,7 +66,7 @@ class LiveFeed:
         return self._changed
 
     async def publish(self, **parts: Any) -> None:
-        self.data.update(parts, alerts=self.alerts.latest(), generated=utc_now_iso())
+        self.data.update(parts, alerts=self.alerts.latest(), generated=now_iso())
         self.version += 1
         async with self.changed:
             self.changed.notify_all()

@@ -16,8 +16,8 @@ from rich.markup import escape
 
 from newsmon.cli.search import safe
 from newsmon.kafka import kafka_client_kwargs, pace_empty_fetches
-from newsmon.settings import Settings
 from newsmon.schemas.article import ALERT_DECODER, Alert
+from newsmon.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:

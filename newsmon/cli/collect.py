@@ -14,12 +14,12 @@ import os
 import signal
 import sys
 
-from newsmon.collectors.run import Sink, collect_once, poll
-from newsmon.collectors.publisher import Publisher
-from newsmon.collectors.state import StateStore
 from newsmon.cli.arguments import positive_number
-from newsmon.settings import Settings
+from newsmon.collectors.publisher import Publisher
+from newsmon.collectors.run import Sink, collect_once, poll
+from newsmon.collectors.state import StateStore
 from newsmon.schemas.article import Article, encode
+from newsmon.settings import Settings
 
 
 def positive_seconds(value: str) -> float:

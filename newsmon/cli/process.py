@@ -22,8 +22,8 @@ import orjson
 from newsmon.core.dedupe import DedupeConfig
 from newsmon.core.pipeline import LocalPipeline, article_from_record
 from newsmon.core.rules import load_rules
-from newsmon.settings import Settings
 from newsmon.schemas.article import Article
+from newsmon.settings import Settings
 
 CHUNK = 256  # lines per batch: within the deduper's memory of recent folds (fingerprint.RECENT_TEXTS)
 OUTPUT_FIELDS = ("topics", "matched_rules", "cluster_id", "duplicate_of", "is_duplicate", "language", "canonical_url", "content_hash")

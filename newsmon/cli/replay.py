@@ -12,20 +12,31 @@ import asyncio
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timezone
 from pathlib import Path
 
 import msgspec
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
-from newsmon.collectors.publisher import PublishError, Publisher
+from newsmon.cli.arguments import positive_number
+from newsmon.collectors.publisher import Publisher, PublishError
 from newsmon.collectors.replay import Rejection, archive_files, read_archive
 from newsmon.core.pipeline import enrich, tag
 from newsmon.core.rules import load_rules
-from newsmon.cli.arguments import positive_number
-from newsmon.settings import Settings
+from newsmon.core.times import (
+    TimeFormatError,
+    epoch_from_iso,
+    iso_from_datetime,
+    parse_iso,
+)
 from newsmon.schemas.article import Article
+from newsmon.settings import Settings
 
 BATCH = 500
 PLAIN_PROGRESS_EVERY_SECONDS = 5.0
@@ -45,11 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def parse_date(value: str) -> str:
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return iso_from_datetime(parse_iso(value))
+    except TimeFormatError:
         raise argparse.ArgumentTypeError(f"not a date: {value!r} (use YYYY-MM-DD or ISO 8601)") from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_speed(value: str) -> float | None:
@@ -77,10 +86,6 @@ def select(args: argparse.Namespace, counts: Counter[str], rejections: list[Reje
     return sorted(chosen.values(), key=lambda a: a.published)
 
 
-def _epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
 async def publish(settings: Settings, articles: list[Article], speed: float | None, counts: Counter[str]) -> None:
     """Publish in publication order; with `speed`, keep history's spacing divided by it."""
     console = Console(stderr=True)
@@ -88,13 +93,13 @@ async def publish(settings: Settings, articles: list[Article], speed: float | No
                         TimeRemainingColumn(), console=console, disable=not console.is_terminal)
     task = progress.add_task("replay", total=len(articles), rate=0.0)
     started, last_line = time.monotonic(), time.monotonic()
-    history_start = _epoch(articles[0].published) if articles else 0.0
+    history_start = epoch_from_iso(articles[0].published) if articles else 0.0
     async with Publisher(settings) as publisher:
         with progress:
             for offset in range(0, len(articles), 1 if speed else BATCH):
                 batch = articles[offset: offset + (1 if speed else BATCH)]
                 if speed:
-                    due = started + (_epoch(batch[0].published) - history_start) / speed
+                    due = started + (epoch_from_iso(batch[0].published) - history_start) / speed
                     await asyncio.sleep(max(0.0, due - time.monotonic()))
                 await publisher.publish(batch)
                 counts["published"] += len(batch)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import msgspec
@@ -18,11 +17,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from newsmon.cli.replay import parse_date
 from newsmon.core.pipeline import enrich, tag
 from newsmon.core.rules import load_rules
+from newsmon.core.times import epoch_from_iso
 from newsmon.es.client import make_client
 from newsmon.es.sink import ElasticsearchSink
 from newsmon.kafka import kafka_client_kwargs
-from newsmon.settings import Settings
 from newsmon.schemas.article import Article, decode_article
+from newsmon.settings import Settings
 
 BATCH = 500
 
@@ -68,7 +68,7 @@ async def read_raw(settings: Settings, since_ms: int) -> list[Article]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    since_ms = int(datetime.fromisoformat(args.since.replace("Z", "+00:00")).timestamp() * 1000)
+    since_ms = int(epoch_from_iso(args.since) * 1000)
     rules = load_rules(args.rules or settings.topic_rules)
     articles = [tag(enrich(a), rules) for a in asyncio.run(read_raw(settings, since_ms))]
     sink = ElasticsearchSink(make_client(settings), settings)

@@ -15,7 +15,13 @@ import msgspec
 import orjson
 
 from newsmon.core.pipeline import article_from_record, enrich
-from newsmon.core.rules import ExampleReport, RuleFileError, RuleSet, check_examples, load_rules
+from newsmon.core.rules import (
+    ExampleReport,
+    RuleFileError,
+    RuleSet,
+    check_examples,
+    load_rules,
+)
 from newsmon.core.rules_eval import LabelledFileError, read_labelled, score
 from newsmon.settings import Settings
 

@@ -14,10 +14,10 @@ import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from newsmon.es.stats import print_summary
 from newsmon.log import kv
 from newsmon.samples import sample_feed_urls
 from newsmon.settings import Settings
-from newsmon.es.stats import print_summary
 from newsmon.stack import Stack, StackError, alert_counts, ensure_topics, wait_drained
 
 log = logging.getLogger(__name__)

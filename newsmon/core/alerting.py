@@ -12,10 +12,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
+from newsmon.core.times import TimeFormatError, epoch_from_iso
 from newsmon.schemas.article import Alert, Article
-
 
 DAY = 86400.0
 
@@ -29,12 +28,9 @@ def event_seconds(when: str | float) -> float:
     if isinstance(when, (int, float)):
         return float(when)
     try:
-        parsed = datetime.fromisoformat(when.replace("Z", "+00:00"))
-    except (AttributeError, ValueError) as exc:
-        raise AlertTimeError(f"not an ISO 8601 time: {when!r}") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
+        return epoch_from_iso(when)
+    except TimeFormatError as exc:
+        raise AlertTimeError(str(exc)) from exc
 
 
 class StoryAlerter:

@@ -17,17 +17,25 @@ in memory and rebuilt by `rebuild()` after a restart or recovery.
 """
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 import numpy as np
 
-from newsmon.core.minhash import Sketch, Words, distinct, indexed_inside, lede, new_inside, resemblance, share_inside
 from newsmon.core.fingerprint import content_hash, text_words
+from newsmon.core.minhash import (
+    Sketch,
+    Words,
+    distinct,
+    indexed_inside,
+    lede,
+    new_inside,
+    resemblance,
+    share_inside,
+)
 from newsmon.core.text import dateline_words, detect_language
+from newsmon.core.times import epoch_from_iso, iso_from_epoch
 from newsmon.core.urls import article_id as url_id
 
 DAY = 86400.0
@@ -148,7 +156,7 @@ class Deduper:
     def expire(self, now: float) -> int:
         """Drop stories idle for longer than the window and everything that points at them."""
         cutoff = now - self.config.window_days * DAY
-        dropped = [c for c, s in list(self.stories.items()) if _epoch(s["last_seen"]) < cutoff]
+        dropped = [c for c, s in list(self.stories.items()) if epoch_from_iso(s["last_seen"]) < cutoff]
         for cluster in dropped:
             del self.stories[cluster]
         stale_docs = [d for d, (cluster, _) in list(self.signatures.items()) if cluster not in self.stories]
@@ -291,7 +299,7 @@ class Deduper:
         self, article_id: str, url: str, title: str, text: str, source: str, language: str, now: float,
         topics: Sequence[str],
     ) -> dict:
-        stamp = iso_utc(now)
+        stamp = iso_from_epoch(now)
         return {
             "cluster_id": article_id,
             "article_id": article_id,
@@ -310,7 +318,7 @@ class Deduper:
     def _grow_story(self, story: dict, source: str, now: float, topics: Sequence[str]) -> dict:
         """One more copy: counts, sources, and the union of the topics its copies carry (a copy
         cut to its lede may not name the topic the full article did; the story still does)."""
-        story = dict(story, copies=story["copies"] + 1, last_seen=iso_utc(now))
+        story = dict(story, copies=story["copies"] + 1, last_seen=iso_from_epoch(now))
         if not set(topics) <= set(story.get("topics", ())):
             story["topics"] = sorted({*story.get("topics", ()), *topics})
         if source and source not in story["sources"]:
@@ -325,15 +333,3 @@ def _decision(article_id: str, cluster: str, reason: str) -> Decision:
     return Decision(cluster, cluster if duplicate else None, duplicate, reason)
 
 
-@functools.lru_cache(maxsize=4)
-def _iso_second(second: int) -> str:
-    return datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def iso_utc(epoch: float) -> str:
-    """ISO 8601 UTC to the second; formatted once per second, not once per article."""
-    return _iso_second(int(epoch))
-
-
-def _epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso).timestamp()

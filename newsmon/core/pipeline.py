@@ -12,16 +12,13 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from newsmon.core.dedupe import Decision, DedupeConfig, Deduper, iso_utc
+from newsmon.core.dedupe import Decision, DedupeConfig, Deduper
 from newsmon.core.fingerprint import content_hash, text_words_all
 from newsmon.core.rules import RuleSet
 from newsmon.core.text import detect_language, html_to_text
+from newsmon.core.times import now_iso
 from newsmon.core.urls import article_id, canonicalize_url
 from newsmon.schemas.article import Article
-
-
-def utc_now_iso() -> str:
-    return iso_utc(time.time())
 
 
 def article_from_record(record: object, **overrides: object) -> Article:
@@ -74,7 +71,7 @@ def apply_decision(article: Article, decision: Decision) -> Article:
         cluster_id=decision.cluster_id,
         duplicate_of=decision.duplicate_of,
         is_duplicate=decision.is_duplicate,
-        processed=utc_now_iso(),
+        processed=now_iso(),
     )
 
 

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 import ahocorasick_rs
 
-from newsmon.core.rules_terms import surface_forms
 from newsmon.core.rules_file import TermSpec
+from newsmon.core.rules_terms import surface_forms
 
 # One hit: (byte offset, language of the term).
 Hit = tuple[int, str]

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from newsmon.settings import WebhookTarget
 from newsmon.schemas.article import Alert, encode
+from newsmon.settings import WebhookTarget
 
 SIGNATURE_HEADER = "X-Newsmon-Signature"
 DELIVERY_HEADER = "X-Newsmon-Delivery"

@@ -12,18 +12,26 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import msgspec
 from elastic_transport import ConnectionError, ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
 
+from newsmon.core.times import now_iso_ms
 from newsmon.es import IndexingUnavailable, RoutingError
-from newsmon.es.bulk import RETRYABLE_STATUSES, Action, BulkOutcome, BulkSender, Failure, RetryPolicy, chunks
+from newsmon.es.bulk import (
+    RETRYABLE_STATUSES,
+    Action,
+    BulkOutcome,
+    BulkSender,
+    Failure,
+    RetryPolicy,
+    chunks,
+)
 from newsmon.es.templates import ensure_templates, index_for
 from newsmon.log import kv
-from newsmon.settings import Settings
 from newsmon.schemas.article import Article, Story
+from newsmon.settings import Settings
 
 __all__ = ["ElasticsearchSink", "IndexingUnavailable", "RetagResult", "WriteResult"]
 
@@ -35,8 +43,6 @@ MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
 MISSING_DOCUMENT = "document_missing_exception"
 
 
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def document_of(record: msgspec.Struct) -> dict:
@@ -90,7 +96,7 @@ class ElasticsearchSink:
         max_chunk_bytes: int = MAX_CHUNK_BYTES,
         max_document_bytes: int = MAX_DOCUMENT_BYTES,
         sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], str] = utc_now,
+        now: Callable[[], str] = now_iso_ms,
     ) -> None:
         self.client = client
         self.settings = settings

@@ -20,8 +20,8 @@ from elasticsearch import ApiError, Elasticsearch
 
 from newsmon.es import RoutingError, TemplateError
 from newsmon.log import kv
-from newsmon.settings import Settings
 from newsmon.schemas import schema_path
+from newsmon.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from newsmon.core.webhooks import delivery_id
-from newsmon.web.views import shape_alert
 from newsmon.schemas.article import Alert
+from newsmon.web.views import shape_alert
 
 
 class RecentAlerts:

@@ -11,7 +11,12 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
 from newsmon.es import ElasticsearchError
 from newsmon.settings import Settings
-from newsmon.web.views import articles_request, shape_articles, shape_stories, stories_request
+from newsmon.web.views import (
+    articles_request,
+    shape_articles,
+    shape_stories,
+    stories_request,
+)
 
 STORIES_SHOWN = 12
 

@@ -10,10 +10,10 @@ import asyncio
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-from newsmon.settings import Settings
 from newsmon.schemas.article import Alert, encode
 from newsmon.streams.alert_log import AlertLog
+
+from newsmon.settings import Settings
 
 pytestmark = pytest.mark.integration
 

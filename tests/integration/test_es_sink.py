@@ -8,6 +8,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from newsmon.schemas.article import Article, Story
 
 from newsmon.embedded import free_port, noida
 from newsmon.es import IndexingUnavailable
@@ -16,7 +17,6 @@ from newsmon.es.client import make_client
 from newsmon.es.sink import ElasticsearchSink
 from newsmon.es.templates import ensure_templates
 from newsmon.settings import Settings
-from newsmon.schemas.article import Article, Story
 from tests.integration.es_corpus import corpus
 
 pytestmark = pytest.mark.integration

@@ -25,15 +25,15 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from elasticsearch import Elasticsearch
-
 from newsmon.bench.corpus import synthetic_articles
 from newsmon.collectors.normalize import articles_from_bytes
 from newsmon.collectors.run import collect_once, run_collectors
+from newsmon.schemas.article import ALERT_DECODER, DeadLetter, decode_batch, encode
+
 from newsmon.core.rules import load_rules
 from newsmon.embedded import Server, free_port, noida
 from newsmon.settings import Settings
 from newsmon.stack import WORKER_GROUP, Stack, ensure_topics, wait_drained
-from newsmon.schemas.article import ALERT_DECODER, DeadLetter, decode_batch, encode
 from tests.integration.helpers import es_count, settle, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("faults")]

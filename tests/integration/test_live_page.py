@@ -20,9 +20,9 @@ from urllib.request import urlopen
 
 import pytest
 from aiokafka import AIOKafkaProducer
-
-from newsmon.core.pipeline import utc_now_iso
 from newsmon.schemas.article import Article, encode
+
+from newsmon.core.times import now_iso
 from tests.conftest import REPO
 from tests.integration.helpers import running_up, serve_directory, settle, wait_for
 
@@ -48,7 +48,7 @@ async def produce_hostile(bootstrap: str) -> None:
     article = Article(
         id=f"hostile-{uuid.uuid4().hex}", url="javascript:window.__pwned=3", title=HOSTILE, source="Hostile Wire",
         content="The Bushehr nuclear power plant received a fresh batch of Russian nuclear fuel from Rosatom.",
-        published=utc_now_iso(), feed="test://hostile", language="en",
+        published=now_iso(), feed="test://hostile", language="en",
     )
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()

@@ -6,14 +6,14 @@ from datetime import datetime, timezone
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-
 from newsmon.collectors.normalize import articles_from_bytes
 from newsmon.collectors.publisher import Publisher
 from newsmon.collectors.run import COLLECTED, collect_once, run_collectors
 from newsmon.collectors.state import StateStore
+from newsmon.schemas.article import decode_article
+
 from newsmon.embedded import free_port, tansu
 from newsmon.settings import Settings
-from newsmon.schemas.article import decode_article
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.integration

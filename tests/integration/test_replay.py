@@ -9,18 +9,17 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
-import orjson
 import pytest
 import yaml
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from elasticsearch import Elasticsearch
-
 from newsmon.collectors.normalize import articles_from_bytes
+from newsmon.schemas import schema_path
+from newsmon.schemas.article import ALERT_DECODER, Article, encode
+
 from newsmon.core.alerting import StoryAlerter
 from newsmon.core.pipeline import LocalPipeline
 from newsmon.core.rules import load_rules
-from newsmon.schemas import schema_path
-from newsmon.schemas.article import ALERT_DECODER, Article, encode
 from tests.integration.helpers import es_count, newsmon, running_up, settle, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("replay")]

@@ -8,8 +8,8 @@ import time
 import pytest
 from aiokafka import AIOKafkaProducer
 from elasticsearch import Elasticsearch
-
 from newsmon.schemas.article import Article, encode
+
 from tests.conftest import FIXTURES
 from tests.integration.helpers import es_count, running_up, serve_directory, wait_for
 

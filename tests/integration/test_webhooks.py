@@ -19,11 +19,23 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from elasticsearch import Elasticsearch
-
-from newsmon.core.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, TOPIC_HEADER, delivery_id, verify
 from newsmon.schemas.article import ALERT_DECODER, Alert
+
+from newsmon.core.webhooks import (
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    TOPIC_HEADER,
+    delivery_id,
+    verify,
+)
 from tests.conftest import REPO
-from tests.integration.helpers import es_count, running_up, serve_directory, settle, wait_for
+from tests.integration.helpers import (
+    es_count,
+    running_up,
+    serve_directory,
+    settle,
+    wait_for,
+)
 from tests.loopback import serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("up")]

@@ -6,8 +6,14 @@ import gzip
 from collections import Counter
 from datetime import datetime, timezone
 
-from newsmon.collectors.archive import archive_fetch, articles_from_archive, feed_slug, iter_archive
+from newsmon.collectors.archive import (
+    archive_fetch,
+    articles_from_archive,
+    feed_slug,
+    iter_archive,
+)
 from newsmon.collectors.run import collect_once
+
 from tests.unit.collectors.conftest import fixture_bytes, rss, static
 
 

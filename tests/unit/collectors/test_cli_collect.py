@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from newsmon.collectors.state import STATE_FILE
+
 from newsmon.embedded import free_port
 from tests.unit.collectors.conftest import FEEDS, rss, static
 

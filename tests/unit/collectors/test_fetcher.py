@@ -8,7 +8,6 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 import pytest
-
 from newsmon.collectors.fetcher import (
     BlockedRedirect,
     FeedFileError,
@@ -20,6 +19,7 @@ from newsmon.collectors.fetcher import (
     TooManyRedirects,
     parse_retry_after,
 )
+
 from tests.unit.collectors.conftest import FEEDS, rss, send, static
 
 

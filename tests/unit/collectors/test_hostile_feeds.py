@@ -15,12 +15,23 @@ from collections import Counter
 from datetime import datetime, timezone
 
 import pytest
+from newsmon.collectors.fetcher import (
+    BlockedRedirect,
+    FeedEncodingError,
+    FeedTooLarge,
+    Fetcher,
+    FetchTimeout,
+)
+from newsmon.collectors.normalize import (
+    FIX_TRUNCATED,
+    MAX_CONTENT_CHARS,
+    MAX_TITLE_CHARS,
+    articles_from_bytes,
+)
+from newsmon.schemas.article import Alert
 from rich.console import Console
 
-from newsmon.collectors.fetcher import BlockedRedirect, FeedEncodingError, FeedTooLarge, Fetcher, FetchTimeout
-from newsmon.collectors.normalize import FIX_TRUNCATED, MAX_CONTENT_CHARS, MAX_TITLE_CHARS, articles_from_bytes
 from newsmon.cli.alerts import render
-from newsmon.schemas.article import Alert
 from tests.unit.collectors.conftest import rss, static
 
 FETCHED = datetime(2025, 11, 8, 12, tzinfo=timezone.utc)

@@ -5,6 +5,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 from newsmon.collectors.normalize import articles_from_bytes
+
 from newsmon.core.urls import article_id, canonicalize_url
 from tests.unit.collectors.conftest import fixture_bytes
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from newsmon.collectors.parser import FeedParseError, parse_feed, strip_internal_subset
+
 from tests.unit.collectors.conftest import fixture_bytes
 
 

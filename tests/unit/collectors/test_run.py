@@ -6,8 +6,17 @@ import json
 import time
 
 from newsmon.collectors.publisher import PublishError
-from newsmon.collectors.run import BACKING_OFF, COLLECTED, FAILED, NOT_MODIFIED, UNPUBLISHED, collect_once, poll
+from newsmon.collectors.run import (
+    BACKING_OFF,
+    COLLECTED,
+    FAILED,
+    NOT_MODIFIED,
+    UNPUBLISHED,
+    collect_once,
+    poll,
+)
 from newsmon.collectors.state import STATE_FILE, StateStore
+
 from tests.unit.collectors.conftest import rss, send, static
 
 

@@ -1,7 +1,13 @@
 """Fetch state: bounded seen ids, backoff arithmetic, durable and damage-tolerant file."""
 from __future__ import annotations
 
-from newsmon.collectors.state import BACKOFF_MAX_SECONDS, MAX_SEEN_PER_FEED, STATE_FILE, FeedState, StateStore
+from newsmon.collectors.state import (
+    BACKOFF_MAX_SECONDS,
+    MAX_SEEN_PER_FEED,
+    STATE_FILE,
+    FeedState,
+    StateStore,
+)
 
 
 def test_seen_ids_are_bounded_and_still_listed_items_stay_remembered():

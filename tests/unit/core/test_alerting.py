@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import pytest
-
-from newsmon.core.alerting import AlertTimeError, BreakingVolume, StoryAlerter, event_seconds
 from newsmon.schemas.article import Alert, Article
+
+from newsmon.core.alerting import (
+    AlertTimeError,
+    BreakingVolume,
+    StoryAlerter,
+    event_seconds,
+)
 
 MINUTE = 60.0
 HOUR = 3600.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from newsmon.bench.corpus import synthetic_articles
+
 from newsmon.core.dedupe import DedupeConfig, Deduper
 from newsmon.core.dedupe_records import ClusterRecords
 from newsmon.core.pipeline import enrich

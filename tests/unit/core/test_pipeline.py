@@ -1,9 +1,9 @@
 import msgspec
+from newsmon.schemas.article import Article
 
 from newsmon.core.fingerprint import RECENT_TEXTS
 from newsmon.core.pipeline import LocalPipeline, enrich, enrich_all
 from newsmon.core.rules import load_rules
-from newsmon.schemas.article import Article
 
 
 def corpus_articles(dedupe_corpus) -> list[Article]:

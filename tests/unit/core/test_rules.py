@@ -5,7 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from newsmon.core.rules import RuleFileError, RuleSet, TopicMatch, check_examples, load_rules
+from newsmon.core.rules import (
+    RuleFileError,
+    RuleSet,
+    TopicMatch,
+    check_examples,
+    load_rules,
+)
 from newsmon.core.rules_eval import read_labelled, score
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

@@ -1,4 +1,10 @@
-from newsmon.core.text import dateline_words, detect_language, fold_text, html_to_text, word_chars
+from newsmon.core.text import (
+    dateline_words,
+    detect_language,
+    fold_text,
+    html_to_text,
+    word_chars,
+)
 
 
 def test_html_to_text_keeps_paragraphs_and_drops_code():

@@ -6,14 +6,22 @@ import hmac
 
 import orjson
 import pytest
+from newsmon.schemas.article import Alert
 from pydantic import SecretStr
 
 from newsmon.core.webhooks import (
-    DELIVERY_HEADER, SIGNATURE_HEADER, WebhookError, build_request, delivery_id, retry_delays, retryable, sign,
-    slack_payload, verify, wants,
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    WebhookError,
+    build_request,
+    delivery_id,
+    retry_delays,
+    retryable,
+    slack_payload,
+    verify,
+    wants,
 )
 from newsmon.settings import Settings, WebhookTarget
-from newsmon.schemas.article import Alert
 
 STORY = Alert(kind="story", topic="bushehr", title="Fuel <b>delivered</b> & loaded", url="https://news.example/a?x=1&y=2",
               source="Tehran Wire", published="2025-10-14T08:00:00Z", cluster_id="c1", created="2025-10-14T08:01:00Z")

@@ -7,7 +7,14 @@ import pytest
 from rich.console import Console
 
 from newsmon.cli.search import render_table, safe
-from newsmon.es.search import Hit, SearchError, SearchQuery, build_request, since_bound, text_query
+from newsmon.es.search import (
+    Hit,
+    SearchError,
+    SearchQuery,
+    build_request,
+    since_bound,
+    text_query,
+)
 
 
 def test_since_accepts_ages_and_dates_only() -> None:

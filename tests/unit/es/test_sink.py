@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 
+from newsmon.schemas.article import Article, Story
+
 from newsmon.es.sink import ElasticsearchSink
 from newsmon.settings import Settings
-from newsmon.schemas.article import Article, Story
 
 
 class RecordingClient:

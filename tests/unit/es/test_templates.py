@@ -5,6 +5,7 @@ from datetime import date
 
 import msgspec
 import pytest
+from newsmon.schemas.article import Article, Story
 
 from newsmon.es import RoutingError
 from newsmon.es.templates import (
@@ -17,7 +18,6 @@ from newsmon.es.templates import (
     priority,
     stories_template,
 )
-from newsmon.schemas.article import Article, Story
 
 ARTICLE_PROPERTIES = load_template("news-articles-mappings.component.json")["template"]["mappings"]["properties"]
 STORY_PROPERTIES = load_template("news-stories-mappings.component.json")["template"]["mappings"]["properties"]

@@ -3,8 +3,14 @@ from __future__ import annotations
 
 import msgspec
 import pytest
-
-from newsmon.schemas.article import BATCH_DECODER, Article, Story, decode_batch, encode, pack
+from newsmon.schemas.article import (
+    BATCH_DECODER,
+    Article,
+    Story,
+    decode_batch,
+    encode,
+    pack,
+)
 
 
 def articles(n: int, body: int = 100) -> list[Article]:

@@ -7,16 +7,16 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-
 from newsmon.bench.corpus import synthetic_articles
-from newsmon.core.dedupe import Deduper, DedupeConfig
-from newsmon.core.pipeline import LocalPipeline
-from newsmon.core.rules import load_rules
 from newsmon.schemas.article import Article, Story, decode_batch, encode, pack
 from newsmon.streams.dedupe import decide_all, split_by_partition
 from newsmon.streams.indexing import unpack_all
 from newsmon.streams.tagging import tag_all
 from newsmon.streams.topics import partitioner
+
+from newsmon.core.dedupe import DedupeConfig, Deduper
+from newsmon.core.pipeline import LocalPipeline
+from newsmon.core.rules import load_rules
 
 SEEDS = Path(__file__).resolve().parents[2] / "fixtures" / "dedupe" / "seeds"
 NOW = 1_760_000_000.0

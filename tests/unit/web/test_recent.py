@@ -1,8 +1,9 @@
 """The live page's alert window: newest first, bounded, each alert once."""
 from __future__ import annotations
 
-from newsmon.web.recent import RecentAlerts
 from newsmon.schemas.article import Alert
+
+from newsmon.web.recent import RecentAlerts
 
 
 def story(n: int) -> Alert:

@@ -1,10 +1,17 @@
 """The live page's JSON, shaped from Elasticsearch responses as the server returns them."""
 from __future__ import annotations
 
-from newsmon.web.views import (
-    articles_request, interval_minutes, safe_url, shape_alert, shape_articles, shape_stories, stories_request,
-)
 from newsmon.schemas.article import Alert
+
+from newsmon.web.views import (
+    articles_request,
+    interval_minutes,
+    safe_url,
+    shape_alert,
+    shape_articles,
+    shape_stories,
+    stories_request,
+)
 
 
 def buckets(*counts: int, start: int = 0) -> list[dict]:
