@@ -120,12 +120,8 @@ def encode(record: msgspec.Struct) -> bytes:
 
 
 def decode_batch(data: bytes) -> Batch:
-    """A `Batch`, or one `Article` as the internal topics carried them before batching (still
-    in flight on an upgraded worker). Raises msgspec.ValidationError/DecodeError otherwise."""
-    try:
-        return BATCH_DECODER.decode(data)
-    except msgspec.ValidationError:
-        return Batch(articles=[ARTICLE_DECODER.decode(data)])
+    """One message of the internal topics. Raises msgspec.ValidationError/DecodeError."""
+    return BATCH_DECODER.decode(data)
 
 
 def pack(articles: list[Article], max_bytes: int, stories: list[Story] = ()) -> list[bytes]:

@@ -41,13 +41,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in [only] if only in COMMANDS else COMMANDS:
-        try:
-            module = importlib.import_module(f"newsmon.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"newsmon.cli.{name}":
-                raise
-            continue  # a sub-command not built yet is simply not offered
-        module.register(sub)
+        importlib.import_module(f"newsmon.cli.{name}").register(sub)
     return parser
 
 

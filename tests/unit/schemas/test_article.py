@@ -39,8 +39,9 @@ def test_stories_without_articles_still_make_a_message() -> None:
     assert batch.articles == [] and [s.cluster_id for s in batch.stories] == ["c1"]
 
 
-def test_a_single_article_from_before_batching_reads_as_a_batch_of_one() -> None:
-    (old,) = articles(1)
-    assert decode_batch(encode(old)).articles == [old]
+def test_a_single_article_is_not_a_batch() -> None:
+    (lone,) = articles(1)
+    with pytest.raises(msgspec.ValidationError):
+        decode_batch(encode(lone))
     with pytest.raises(msgspec.ValidationError):
         decode_batch(b'{"something": "else"}')
