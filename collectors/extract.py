@@ -24,16 +24,18 @@ import lxml.html
 import msgspec
 import trafilatura
 from lxml import etree
-
 from newsmon.collectors.normalize import language_tag
+from newsmon.schemas.article import Article
+
 from newsmon.core.text import html_to_text
 from newsmon.core.times import TimeFormatError, iso_from_datetime, parse_iso
-from newsmon.schemas.article import Article
 
 # Reasons (Article.body_reason) decided here; the fetcher adds its own (robots, http-404, ...).
 NOT_HTML = "not-html"
 EXTRACTION_EMPTY = "extraction-empty"
 PAYWALL = "paywall"
+FULL_TEXT_OFF = "full-text-off"  # a teaser kept because full_text is `never`
+NOT_ARCHIVED = "not-archived"  # replay / reextract: the page was never fetched or not kept
 
 MODES = ("auto", "always", "never")
 DEFAULT_MIN_WORDS = 150
@@ -332,6 +334,12 @@ def as_teaser(article: Article, reason: str) -> Article:
 def as_feed(article: Article) -> Article:
     """The feed carried the article itself."""
     return msgspec.structs.replace(article, body_source="feed", body_reason="")
+
+
+def without_page(article: Article, min_words: int = DEFAULT_MIN_WORDS) -> Article:
+    """No page wanted (`wants_page` said no): the feed's text is the article when it is long
+    enough, else it stays a teaser because full text is off (FULL_TEXT_OFF)."""
+    return as_feed(article) if feed_words(article) >= min_words else as_teaser(article, FULL_TEXT_OFF)
 
 
 def feed_words(article: Article) -> int:
