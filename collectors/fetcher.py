@@ -1,9 +1,18 @@
-"""Fetch feed bytes over HTTP(S) or file:// without trusting the other end.
+"""Fetch feed and article-page bytes over HTTP(S) (feeds also file://) without trusting the other end.
 
-Feeds are third-party servers: they are slow, huge, compressed into bombs, redirect in
-circles or towards internal services, and rate-limit us. Every such case ends here as a
-`FeedFetchError` subclass whose message is one readable line, so the caller can log it,
-back off that one feed, and carry on with the others.
+Feeds and the pages they link to are third-party servers: they are slow, huge, compressed
+into bombs, redirect in circles or towards internal services, and rate-limit us. Feeds
+(`Fetcher.fetch`) and pages or robots.txt (`Fetcher.get`) go through ONE guarded GET, so
+both get the same caps (size after decompression, deadline, redirect count) and the same
+address guard. Every such case ends here as a `FeedFetchError` subclass whose message is
+one readable line, so the caller can log it, back off that one feed or host, and go on.
+
+The address guard: every URL requested is resolved and classed loopback, internal
+(private, link-local, CGNAT, reserved) or public, BEFORE any connection is made, on the
+first hop and after each redirect. A public address is always allowed; a loopback or
+internal one only when the origin (the configured feed, for its own redirects and for
+the pages it links to) is in that same class. So a public feed cannot reach inside, and a
+feed on loopback cannot make us send traffic into a private range.
 """
 from __future__ import annotations
 
@@ -27,7 +36,30 @@ MAX_TIMEOUT_SECONDS = 30.0
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+LOOPBACK, INTERNAL, PUBLIC = "loopback", "internal", "public"
+
 Resolver = Callable[[str], Awaitable[list[str]]]
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """What one Fetcher may do: deadline per request, body cap, Accept header, connection pool."""
+
+    timeout: float
+    max_bytes: int
+    accept: str
+    connections: int
+
+    @classmethod
+    def for_feeds(cls, settings: Settings) -> "FetchLimits":
+        return cls(min(settings.fetch_timeout_seconds, MAX_TIMEOUT_SECONDS), settings.max_feed_bytes, ACCEPT,
+                   max(1, settings.fetch_concurrency))
+
+    @classmethod
+    def for_pages(cls, settings: Settings) -> "FetchLimits":
+        return cls(min(settings.page_timeout_seconds, MAX_TIMEOUT_SECONDS), settings.max_page_bytes, PAGE_ACCEPT,
+                   max(1, settings.page_concurrency))
 
 
 class FeedFetchError(Exception):
@@ -60,8 +92,12 @@ class RedirectLoop(FeedFetchError):
     """A redirect leads back to a URL already visited."""
 
 
-class BlockedRedirect(FeedFetchError):
-    """A public feed redirected to a private, loopback or link-local address, or off HTTP(S)."""
+class BlockedAddress(FeedFetchError):
+    """A URL whose address class its origin may not reach, or not HTTP(S): refused before connecting."""
+
+
+class BlockedRedirect(BlockedAddress):
+    """A redirect to an address class the origin may not reach, or off HTTP(S)."""
 
 
 class FeedFileError(FeedFetchError):
@@ -98,9 +134,12 @@ async def resolve_host(host: str) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-def is_internal_address(address: str) -> bool:
-    """True for loopback, private, link-local, CGNAT, reserved and unspecified addresses."""
-    return not ipaddress.ip_address(address.split("%", 1)[0]).is_global
+def address_class(address: str) -> str:
+    """LOOPBACK, INTERNAL (private, link-local, CGNAT, reserved, unspecified) or PUBLIC; ValueError if not an IP."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if ip.is_loopback:
+        return LOOPBACK
+    return PUBLIC if ip.is_global else INTERNAL
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -178,18 +217,20 @@ def read_file(url: str, limit: int, last_modified: str | None) -> FetchResult:
 
 
 class Fetcher:
-    """One shared HTTP client; `fetch` is safe to call concurrently."""
+    """One shared HTTP client; `fetch` and `get` are safe to call concurrently."""
 
-    def __init__(self, settings: Settings, *, resolver: Resolver = resolve_host) -> None:
-        self.timeout = min(settings.fetch_timeout_seconds, MAX_TIMEOUT_SECONDS)
-        self.max_bytes = settings.max_feed_bytes
+    def __init__(self, settings: Settings, *, resolver: Resolver = resolve_host,
+                 limits: FetchLimits | None = None) -> None:
+        limits = limits or FetchLimits.for_feeds(settings)
+        self.timeout = limits.timeout
+        self.max_bytes = limits.max_bytes
         self.max_redirects = settings.max_redirects
         self.resolver = resolver
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(self.timeout),
             follow_redirects=False,
-            limits=httpx.Limits(max_connections=max(1, settings.fetch_concurrency)),
-            headers={"User-Agent": settings.user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
+            limits=httpx.Limits(max_connections=limits.connections),
+            headers={"User-Agent": settings.user_agent, "Accept": limits.accept, "Accept-Encoding": "gzip, deflate"},
         )
 
     async def __aenter__(self) -> "Fetcher":
@@ -200,11 +241,20 @@ class Fetcher:
 
     async def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
         """Conditional GET of one feed within the deadline; raises FeedFetchError."""
+        if urlsplit(url).scheme == "file":
+            return await self._within_deadline(asyncio.to_thread(read_file, url, self.max_bytes, last_modified))
+        return await self._within_deadline(self._fetch_http(url, url, conditional_headers(etag, last_modified),
+                                                            self.max_bytes))
+
+    async def get(self, url: str, *, origin: str, max_bytes: int | None = None) -> FetchResult:
+        """GET a URL found on `origin` (an article link or robots.txt of a feed): the first hop is
+        guarded like a redirect, before any connection. Raises FeedFetchError."""
+        return await self._within_deadline(self._fetch_http(url, origin, {}, max_bytes or self.max_bytes))
+
+    async def _within_deadline(self, work: Awaitable[FetchResult]) -> FetchResult:
         try:
             async with asyncio.timeout(self.timeout):
-                if urlsplit(url).scheme == "file":
-                    return await asyncio.to_thread(read_file, url, self.max_bytes, last_modified)
-                return await self._fetch_http(url, conditional_headers(etag, last_modified))
+                return await work
         except (TimeoutError, httpx.TimeoutException):
             raise FetchTimeout(f"no complete response within {self.timeout:.0f}s") from None
         except httpx.TransportError as exc:
@@ -212,45 +262,54 @@ class Fetcher:
         except httpx.InvalidURL as exc:
             raise FetchConnectionError(f"invalid URL: {exc}") from None
 
-    async def _fetch_http(self, url: str, headers: dict[str, str]) -> FetchResult:
+    async def _fetch_http(self, url: str, origin: str, headers: dict[str, str], max_bytes: int) -> FetchResult:
         visited = {url}
         current = url
+        if url != origin:
+            await self._check_target(origin, url, BlockedAddress, "link to")
         for _ in range(self.max_redirects + 1):
             request = self.client.build_request("GET", current, headers=headers)
             response = await self.client.send(request, stream=True)
             try:
                 if response.status_code not in REDIRECT_STATUSES or "location" not in response.headers:
-                    return await self._result(url, response)
+                    return await self._result(url, response, max_bytes)
                 target = str(response.url.join(response.headers["location"]))
             finally:
                 await response.aclose()
-            await self._check_redirect(url, target, visited)
+            if target in visited:
+                raise RedirectLoop(f"redirect loop back to {target}")
+            await self._check_target(origin, target, BlockedRedirect, "redirect to")
             visited.add(target)
             current = target
         raise TooManyRedirects(f"more than {self.max_redirects} redirects")
 
-    async def _check_redirect(self, feed_url: str, target: str, visited: set[str]) -> None:
-        if target in visited:
-            raise RedirectLoop(f"redirect loop back to {target}")
+    async def _check_target(self, origin: str, target: str, error: type[BlockedAddress], what: str) -> None:
+        """Refuse `target` unless it is public or in its origin's own address class."""
         if urlsplit(target).scheme not in ("http", "https"):
-            raise BlockedRedirect(f"redirect to non-HTTP URL {target} refused")
-        # A feed configured on an internal host may stay internal; a public one may not go there.
-        if await self._is_internal(target) and not await self._is_internal(feed_url):
-            raise BlockedRedirect(f"redirect from a public host to internal address {target} refused")
+            raise error(f"{what} non-HTTP URL {target} refused")
+        target_class = await self._address_class(target)
+        if target_class != PUBLIC and target_class != await self._address_class(origin):
+            raise error(f"{what} internal address {target} ({target_class}) refused: "
+                        f"its origin {urlsplit(origin).hostname or origin} is not {target_class}")
 
-    async def _is_internal(self, url: str) -> bool:
-        host = urlsplit(url).hostname or ""
+    async def _address_class(self, url: str) -> str:
+        """The most inward class among the host's addresses; a file:// origin counts as loopback."""
+        parts = urlsplit(url)
+        if parts.scheme == "file":
+            return LOOPBACK
+        host = parts.hostname or ""
         try:
-            return is_internal_address(host)
+            return address_class(host)
         except ValueError:
             pass  # a name, not an address literal
         try:
             addresses = await self.resolver(host)
         except OSError:
-            return False  # unresolvable: the request itself will fail with a clear DNS error
-        return any(is_internal_address(address) for address in addresses)
+            return PUBLIC  # unresolvable: the request itself will fail with a clear DNS error
+        classes = {address_class(address) for address in addresses}
+        return INTERNAL if INTERNAL in classes else LOOPBACK if LOOPBACK in classes else PUBLIC
 
-    async def _result(self, url: str, response: httpx.Response) -> FetchResult:
+    async def _result(self, url: str, response: httpx.Response, max_bytes: int) -> FetchResult:
         status = response.status_code
         if status == 304:
             return FetchResult(url, str(response.url), 304, etag=response.headers.get("etag"),
@@ -258,9 +317,9 @@ class Fetcher:
         if status >= 300 or status < 200:
             raise FeedHTTPError(status, response.reason_phrase, parse_retry_after(response.headers.get("retry-after")))
         declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            raise FeedTooLarge(f"Content-Length {declared} exceeds {self.max_bytes} bytes")
-        body = await read_capped(response.aiter_raw(), response.headers.get("content-encoding"), self.max_bytes)
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise FeedTooLarge(f"Content-Length {declared} exceeds {max_bytes} bytes")
+        body = await read_capped(response.aiter_raw(), response.headers.get("content-encoding"), max_bytes)
         return FetchResult(
             url,
             str(response.url),

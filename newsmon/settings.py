@@ -109,6 +109,17 @@ class Settings(BaseSettings):
     max_redirects: int = 5
     user_agent: str = "newsmon/0.1 (+https://github.com/newsmon/newsmon)"
     archive: bool = True  # keep raw feed bytes under data_dir/archive for replay
+    # --- article pages behind teaser-only feeds (docs/collectors.md, "Fetching article pages") ---
+    full_text: Literal["auto", "always", "never"] = "auto"  # auto: fetch the link when the entry is a teaser
+    full_text_min_words: int = 150  # auto: an entry with fewer words than this is a teaser
+    page_host_concurrency: int = 2  # requests in flight to one host
+    page_host_interval_seconds: float = 1.0  # between request starts to one host (robots Crawl-delay may raise it)
+    page_host_queue: int = 100  # articles waiting for one host's pages; beyond it they go on as teasers (queue-full)
+    page_max_wait_seconds: float = 120.0  # a host backing off longer than this: its articles go on as teasers
+    page_concurrency: int = 32  # page requests in flight over all hosts (the page fetcher's connection pool)
+    page_timeout_seconds: float = 15.0
+    max_page_bytes: int = 8 * 1024 * 1024  # after decompression
+    robots_ttl_seconds: float = 24 * 3600.0  # how long a host's robots.txt is trusted (RFC 9309)
 
     # --- stream processing ---
     topic_rules: Path | None = None  # default: schemas/topics.yaml shipped with the package

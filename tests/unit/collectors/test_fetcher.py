@@ -9,11 +9,13 @@ from email.utils import format_datetime
 
 import pytest
 from newsmon.collectors.fetcher import (
+    BlockedAddress,
     BlockedRedirect,
     FeedFileError,
     FeedHTTPError,
     FeedTooLarge,
     Fetcher,
+    FetchLimits,
     FetchTimeout,
     RedirectLoop,
     TooManyRedirects,
@@ -182,3 +184,52 @@ def test_unchanged_file_is_not_modified(settings):
             return await fetcher.fetch(url, None, first.last_modified)
 
     assert asyncio.run(go()).not_modified
+
+
+def get(settings, url, origin, **kwargs):
+    async def go():
+        async with Fetcher(settings, **kwargs) as fetcher:
+            return await fetcher.get(url, origin=origin)
+
+    return asyncio.run(go())
+
+
+def test_a_page_linked_from_a_loopback_feed_may_be_on_loopback(settings, feed_server):
+    feed_server.routes["/page"] = static(b"<html><p>x</p></html>", headers={"Content-Type": "text/html"})
+    result = get(settings, feed_server.url("/page"), origin=feed_server.url("/feed"),
+                 limits=FetchLimits.for_pages(settings))
+    assert result.body == b"<html><p>x</p></html>" and result.content_type == "text/html"
+    assert feed_server.requests["/page"][0]["accept"].startswith("text/html")
+
+
+def test_a_page_on_loopback_linked_from_a_public_feed_is_refused_before_connecting(settings, feed_server):
+    feed_server.routes["/page"] = static(b"<html></html>")
+    with pytest.raises(BlockedAddress, match="internal address") as caught:
+        get(settings, feed_server.url("/page"), origin="https://news.example.com/rss", resolver=pretend_public)
+    assert not isinstance(caught.value, BlockedRedirect)
+    assert feed_server.hits("/page") == 0
+
+
+@pytest.mark.parametrize("target", ["http://10.1.2.3/news/1", "http://192.168.0.7/", "http://172.20.0.1/",
+                                    "http://169.254.169.254/latest/meta-data/"])
+def test_a_loopback_feed_may_not_reach_a_private_range(settings, target):
+    async def never_resolve(host: str) -> list[str]:
+        raise AssertionError(f"{host} is an address literal: nothing to resolve")
+
+    with pytest.raises(BlockedAddress, match=r"internal address .*\(internal\) refused"):
+        get(settings, target, origin="http://127.0.0.1:8080/rss", resolver=never_resolve)
+
+
+def test_a_page_redirecting_to_a_private_address_is_refused_after_the_hop(settings, feed_server):
+    feed_server.routes["/page"] = static(b"", 302, {"Location": "http://10.1.2.3/article"})
+    with pytest.raises(BlockedRedirect, match="redirect to internal address http://10.1.2.3/article"):
+        get(settings, feed_server.url("/page"), origin=feed_server.url("/feed"))
+    assert feed_server.hits("/page") == 1
+
+
+def test_page_limits_cap_pages_at_max_page_bytes(settings, feed_server):
+    settings = settings.model_copy(update={"max_page_bytes": 1000})
+    feed_server.routes["/big"] = static(b"<p>" + b"x" * 2000, headers={"Content-Type": "text/html"})
+    with pytest.raises(FeedTooLarge, match="exceeds 1000 bytes"):
+        get(settings, feed_server.url("/big"), origin=feed_server.url("/feed"), limits=FetchLimits.for_pages(settings))
+    assert get(settings, feed_server.url("/big"), origin=feed_server.url("/feed")).status == 200  # the feed cap
