@@ -114,10 +114,10 @@ async def collect_feed(url: str, settings: Settings, fetcher: Fetcher, state: Fe
             log.info(kv(event="feed-not-modified", feed=url))
             return FeedOutcome(url, NOT_MODIFIED)
         outcome = FeedOutcome(url, COLLECTED)
-        if settings.archive:
-            await keep_raw(settings, url, result.body, fetched, result.content_type, outcome.counts)
         articles = await asyncio.to_thread(articles_from_bytes, result.body, url, fetched,
                                            content_type=result.content_type, counts=outcome.counts)
+        if settings.archive:  # after parsing: a body refused as "not a feed" is not kept
+            await keep_raw(settings, url, result.body, fetched, result.content_type, outcome.counts)
     except (FeedFetchError, FeedParseError) as exc:
         delay = state.record_failure(now, str(exc), getattr(exc, "retry_after", None))
         log.warning(kv(event="feed-error", feed=url, reason=str(exc), retry_in=f"{delay:.0f}s"))
