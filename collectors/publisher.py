@@ -14,17 +14,16 @@ import logging
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError, KafkaTimeoutError
+from aiokafka.errors import KafkaError
 from newsmon.schemas.article import Article, encode
 
 from newsmon.kafka import kafka_client_kwargs
-from newsmon.log import kv
+from newsmon.retry import RetryPolicy, RetryStopped, Transient, is_transient, retry
 from newsmon.settings import Settings
 
 log = logging.getLogger(__name__)
 
-FIRST_RETRY_SECONDS = 1.0
-MAX_RETRY_SECONDS = 30.0
+PUBLISH_RETRY = RetryPolicy(first=1.0, cap=30.0)  # for ever: a fetched article waits for the broker
 PRODUCER_OPTIONS = {
     "acks": "all",
     "linger_ms": 20,  # batch the burst of one feed's articles into few requests
@@ -61,8 +60,8 @@ class PublishError(Exception):
     """Articles were not acknowledged: a non-retriable broker error, or the collector is stopping."""
 
 
-def is_retriable(exc: KafkaError) -> bool:
-    return exc.retriable or isinstance(exc, KafkaTimeoutError)
+class Unacknowledged(Transient):
+    """Some articles of a send were not acknowledged: reconnect and send them again."""
 
 
 class Publisher:
@@ -74,7 +73,6 @@ class Publisher:
         self._stop = stop_event or asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
-        self._delay = FIRST_RETRY_SECONDS
         self.acknowledged = 0
         quiet_outage_noise()
 
@@ -93,15 +91,26 @@ class Publisher:
     async def publish(self, articles: Sequence[Article]) -> None:
         """Return once every article is acknowledged; retry through broker outages."""
         pending = list(articles)
-        while pending:
+
+        async def attempt() -> None:
+            nonlocal pending
             producer = await self._started()
             try:
                 pending = await self._send(producer, pending)
-            except KafkaError as exc:
-                if not is_retriable(exc):
-                    raise PublishError(f"broker refused {len(pending)} articles: {exc}") from None
+            finally:
+                if pending:
+                    await self._discard(producer)  # the next try reconnects
             if pending:
-                await self._discard(producer, f"{len(pending)} articles not acknowledged")
+                raise Unacknowledged(f"{len(pending)} articles not acknowledged")
+
+        try:
+            await retry(PUBLISH_RETRY, attempt, what="broker unreachable", stop=self._stop,
+                        bootstrap=self._client_kwargs["bootstrap_servers"],
+                        hint="is `newsmon up` running? else set KAFKA_BOOTSTRAP_SERVERS")
+        except KafkaError as exc:  # is_transient said it will not heal
+            raise PublishError(f"broker refused {len(pending)} articles: {exc}") from None
+        except RetryStopped:
+            raise PublishError("collector stopping before the broker acknowledged; items stay unseen and are re-fetched") from None
 
     async def _send(self, producer: AIOKafkaProducer, articles: list[Article]) -> list[Article]:
         """Send all articles; return the ones whose delivery failed with a retriable error."""
@@ -112,7 +121,7 @@ class Publisher:
         results = await asyncio.gather(*deliveries, return_exceptions=True)
         failed = []
         for article, result in zip(articles, results):
-            if isinstance(result, KafkaError) and not is_retriable(result):
+            if isinstance(result, KafkaError) and not is_transient(result):
                 raise result
             if isinstance(result, BaseException):
                 failed.append(article)
@@ -120,37 +129,22 @@ class Publisher:
         return failed
 
     async def _started(self) -> AIOKafkaProducer:
-        """The running producer, connecting first (with backoff) if there is none."""
+        """The running producer, connecting first if there is none (KafkaError if it cannot)."""
         async with self._lock:
-            while self._producer is None:
+            if self._producer is None:
                 producer = AIOKafkaProducer(**self._client_kwargs, **PRODUCER_OPTIONS)
                 try:
                     await producer.start()
-                except KafkaError as exc:
+                except KafkaError:
                     await producer.stop()
-                    await self._wait_before_retry(exc)
-                    continue
+                    raise
                 self._producer = producer
-                self._delay = FIRST_RETRY_SECONDS
             return self._producer
 
-    async def _discard(self, producer: AIOKafkaProducer, reason: str) -> None:
+    async def _discard(self, producer: AIOKafkaProducer) -> None:
         """Drop a producer that failed to deliver, so the next attempt reconnects (once for all callers)."""
         async with self._lock:
             if self._producer is not producer:
                 return  # another feed task already replaced it
             self._producer = None
-            await self._wait_before_retry(reason)
         await producer.stop()
-
-    async def _wait_before_retry(self, reason: object) -> None:
-        delay = self._delay
-        log.warning(f"broker unreachable, retrying in {delay:.0f}s " + kv(
-            bootstrap=self._client_kwargs["bootstrap_servers"], reason=reason,
-            hint="is `newsmon up` running? else set KAFKA_BOOTSTRAP_SERVERS"))
-        try:
-            await asyncio.wait_for(self._stop.wait(), delay)
-        except TimeoutError:
-            self._delay = min(delay * 2, MAX_RETRY_SECONDS)
-            return
-        raise PublishError("collector stopping before the broker acknowledged; items stay unseen and are re-fetched")
