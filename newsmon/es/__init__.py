@@ -6,12 +6,14 @@ package derive from `ElasticsearchError` so callers catch them narrowly.
 """
 from __future__ import annotations
 
+from newsmon.retry import Transient
+
 
 class ElasticsearchError(RuntimeError):
     """Base of the errors this package raises."""
 
 
-class IndexingUnavailable(ElasticsearchError):
+class IndexingUnavailable(ElasticsearchError, Transient):
     """Elasticsearch kept refusing or timing out past the retry budget.
 
     The caller must NOT commit its Kafka offsets: the batch is redelivered and, since

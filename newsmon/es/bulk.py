@@ -1,28 +1,36 @@
-"""Send bulk requests with bounded chunks and one retry budget with exponential backoff.
+"""Send bulk requests with bounded chunks; retry what heals, split down what does not.
 
 Elasticsearch answers a bulk request in two ways that need different handling: the whole
-request can fail (connection refused, timeout, 429, 5xx) and then it is resent; or it
-succeeds with per-item statuses, where 429/5xx items are resent and every other failure
-is final for that document (a mapping conflict does not heal by retrying). The retry
-budget is shared by both, and exhausting it raises `IndexingUnavailable`.
+request can fail, or it succeeds with per-item statuses. Transient failures (connection
+refused, timeout, 429, 5xx, per request or per item) are resent under one bounded
+`ES_BULK_RETRY` budget, whose exhaustion raises `IndexingUnavailable` (the caller does not
+commit and tries again later). Permanent ones never heal by resending: a per-item 4xx is
+final for that document; a whole request refused with 400 or 413 is split in halves until
+the refusing documents stand alone, so only they fail; a request refused with 401/403
+(credentials, privileges) fails every document in it. Either way the caller gets each
+failing document with its reason, for the dead-letter topic, and the partition moves on.
 """
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from elastic_transport import ConnectionError, ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
 
 from newsmon.es import IndexingUnavailable
 from newsmon.log import kv
+from newsmon.retry import RetriesExhausted, RetryPolicy, Transient, retry_sync, transient_status
 
 log = logging.getLogger(__name__)
 
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+ES_BULK_RETRY = RetryPolicy(first=0.5, cap=30.0, attempts=7, jitter=0.5)  # six resends per chunk
+SPLIT_STATUSES = frozenset({400, 413})  # refusals one document of the request can cause
+
+
+class ItemsBusy(Transient):
+    """Some items of a bulk request were answered 429/5xx: resend just those."""
 
 
 @dataclass(frozen=True)
@@ -46,18 +54,6 @@ class Failure:
 class BulkOutcome:
     failures: list[Failure] = field(default_factory=list)
     retries: int = 0
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """`max_retries` resends per chunk; the n-th waits base*2**n (capped), jittered to 50-100%."""
-
-    max_retries: int = 6
-    base_seconds: float = 0.5
-    cap_seconds: float = 30.0
-
-    def delay(self, attempt: int, jitter: float) -> float:
-        return min(self.cap_seconds, self.base_seconds * 2**attempt) * (0.5 + jitter / 2)
 
 
 def chunks(actions: Iterable[Action], max_docs: int, max_bytes: int) -> Iterator[list[Action]]:
@@ -84,41 +80,52 @@ def item_reason(result: dict) -> str:
 
 
 class BulkSender:
-    """Sends chunks through `client.bulk`, resending what is retryable."""
+    """Sends chunks through `client.bulk`, resending what is transient, splitting what is refused."""
 
     def __init__(
         self,
         client: Elasticsearch,
-        policy: RetryPolicy = RetryPolicy(),
+        policy: RetryPolicy = ES_BULK_RETRY,
         sleep: Callable[[float], None] = time.sleep,
-        jitter: Callable[[], float] = random.random,
     ) -> None:
         self.client = client.options(max_retries=0)  # this class owns retries and backoff
         self.policy = policy
         self.sleep = sleep
-        self.jitter = jitter
 
     def send(self, chunk: list[Action]) -> BulkOutcome:
         outcome = BulkOutcome()
+        self._deliver(chunk, outcome)
+        return outcome
+
+    def _deliver(self, chunk: list[Action], outcome: BulkOutcome) -> None:
         pending = chunk
-        for attempt in range(self.policy.max_retries + 1):
-            if attempt:
-                outcome.retries += 1
-                self.sleep(self.policy.delay(attempt - 1, self.jitter()))
-            try:
-                pending, cause = self._attempt(pending, outcome), None
-            except (ConnectionError, ConnectionTimeout) as exc:
-                cause = f"{type(exc).__name__}: {exc}"
-            except ApiError as exc:
-                if exc.meta.status not in RETRYABLE_STATUSES:
-                    raise IndexingUnavailable(f"bulk request rejected with HTTP {exc.meta.status}: {exc.message}") from exc
-                cause = f"HTTP {exc.meta.status}"
-            if not pending:
-                return outcome
-            log.warning(kv(event="es-bulk-retry", attempt=attempt + 1, pending=len(pending), cause=cause or "item-retry"))
-        raise IndexingUnavailable(
-            f"{len(pending)} bulk operations still failing after {self.policy.max_retries} retries"
-        )
+
+        def attempt() -> None:
+            nonlocal pending
+            pending = self._attempt(pending, outcome)
+            if pending:
+                raise ItemsBusy(f"{len(pending)} operations answered 429/5xx")
+
+        def count(exc: Exception, failures: int) -> None:
+            outcome.retries += 1
+
+        try:
+            retry_sync(self.policy, attempt, what="Elasticsearch bulk request failed", sleep=self.sleep, on_retry=count)
+        except RetriesExhausted as exc:
+            raise IndexingUnavailable(f"{len(pending)} bulk operations still failing: {exc}") from exc
+        except ApiError as exc:  # the whole request refused for good
+            self._refused(pending, exc, outcome)
+
+    def _refused(self, pending: list[Action], exc: ApiError, outcome: BulkOutcome) -> None:
+        status = exc.meta.status
+        if len(pending) > 1 and status in SPLIT_STATUSES:
+            half = len(pending) // 2
+            log.warning(kv(event="es-bulk-split", status=status, docs=len(pending)))
+            self._deliver(pending[:half], outcome)
+            self._deliver(pending[half:], outcome)
+            return
+        reason = f"bulk request refused: HTTP {status}: {exc.message}"
+        outcome.failures.extend(Failure(action, status, reason) for action in pending)
 
     def _attempt(self, pending: list[Action], outcome: BulkOutcome) -> list[Action]:
         """One bulk call; records final failures, returns the actions to resend."""
@@ -131,7 +138,7 @@ class BulkSender:
             status = result.get("status", 500)
             if status < 300:
                 continue
-            if status in RETRYABLE_STATUSES:
+            if transient_status(status):
                 resend.append(action)
             else:
                 outcome.failures.append(Failure(action, status, item_reason(result)))

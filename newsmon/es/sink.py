@@ -19,17 +19,10 @@ from elasticsearch import ApiError, Elasticsearch
 
 from newsmon.core.times import now_iso_ms
 from newsmon.es import IndexingUnavailable, RoutingError
-from newsmon.es.bulk import (
-    RETRYABLE_STATUSES,
-    Action,
-    BulkOutcome,
-    BulkSender,
-    Failure,
-    RetryPolicy,
-    chunks,
-)
+from newsmon.es.bulk import ES_BULK_RETRY, Action, BulkOutcome, BulkSender, Failure, chunks
 from newsmon.es.templates import ensure_templates, index_for
 from newsmon.log import kv
+from newsmon.retry import RetryPolicy, is_transient
 from newsmon.schemas.article import Article, Story
 from newsmon.settings import Settings
 
@@ -92,7 +85,7 @@ class ElasticsearchSink:
         client: Elasticsearch,
         settings: Settings,
         *,
-        policy: RetryPolicy = RetryPolicy(),
+        policy: RetryPolicy = ES_BULK_RETRY,
         max_chunk_bytes: int = MAX_CHUNK_BYTES,
         max_document_bytes: int = MAX_DOCUMENT_BYTES,
         sleep: Callable[[float], None] = time.sleep,
@@ -113,7 +106,7 @@ class ElasticsearchSink:
         except (ConnectionError, ConnectionTimeout) as exc:
             raise IndexingUnavailable(f"Elasticsearch unreachable during setup: {exc}") from exc
         except ApiError as exc:
-            if exc.meta.status in RETRYABLE_STATUSES:
+            if is_transient(exc):
                 raise IndexingUnavailable(f"Elasticsearch busy during setup: HTTP {exc.meta.status}") from exc
             raise
 

@@ -12,7 +12,7 @@ from newsmon.schemas.article import Article, Story
 
 from newsmon.embedded import free_port, noida
 from newsmon.es import IndexingUnavailable
-from newsmon.es.bulk import RetryPolicy
+from newsmon.retry import RetryPolicy
 from newsmon.es.client import make_client
 from newsmon.es.sink import ElasticsearchSink
 from newsmon.es.templates import ensure_templates
@@ -21,7 +21,7 @@ from tests.integration.es_corpus import corpus
 
 pytestmark = pytest.mark.integration
 ANCHOR = datetime(2025, 11, 8, 12, tzinfo=UTC)
-FAST_FAIL = RetryPolicy(max_retries=2, base_seconds=0.01, cap_seconds=0.02)
+FAST_FAIL = RetryPolicy(first=0.01, cap=0.02, attempts=3)
 
 
 def settings_for(url: str, unique: str) -> Settings:
@@ -112,7 +112,7 @@ def test_unreachable_server_raises_indexing_unavailable_after_the_budget(unique)
     sleeps: list[float] = []
     sink = ElasticsearchSink(make_client(settings), settings, policy=FAST_FAIL, sleep=sleeps.append)
     articles, _ = corpus(ANCHOR)
-    with pytest.raises(IndexingUnavailable, match="after 2 retries"):
+    with pytest.raises(IndexingUnavailable, match="3 tries failed"):
         sink.write(articles[:2])
     assert len(sleeps) == 2
     with pytest.raises(IndexingUnavailable):

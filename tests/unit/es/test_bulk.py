@@ -1,4 +1,5 @@
-"""Chunking and the retry budget of BulkSender, against a scripted stand-in client (pure logic)."""
+"""Chunking, the retry budget and the splitting of refused requests in BulkSender, against a
+scripted stand-in client (pure logic)."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +7,8 @@ from elastic_transport import ApiResponseMeta, ConnectionError, HttpHeaders, Nod
 from elasticsearch import ApiError
 
 from newsmon.es import IndexingUnavailable
-from newsmon.es.bulk import Action, BulkSender, RetryPolicy, chunks, item_reason
+from newsmon.es.bulk import Action, BulkSender, chunks, item_reason
+from newsmon.retry import RetryPolicy
 
 
 def action(n: int, size: int = 10) -> Action:
@@ -48,20 +50,13 @@ def api_error(status: int) -> ApiError:
 
 
 def sender(client: ScriptedClient, sleeps: list[float], retries: int = 3) -> BulkSender:
-    return BulkSender(client, RetryPolicy(max_retries=retries, base_seconds=1.0, cap_seconds=4.0),
-                      sleep=sleeps.append, jitter=lambda: 1.0)
+    return BulkSender(client, RetryPolicy(first=1.0, cap=4.0, attempts=retries + 1), sleep=sleeps.append)
 
 
 def test_chunks_respect_count_and_bytes() -> None:
     assert [len(c) for c in chunks((action(i) for i in range(7)), max_docs=3, max_bytes=10_000)] == [3, 3, 1]
     assert [len(c) for c in chunks((action(i) for i in range(7)), max_docs=100, max_bytes=25)] == [2, 2, 2, 1]
     assert [len(c) for c in chunks([action(0, size=50), action(1)], max_docs=100, max_bytes=25)] == [1, 1]
-
-
-def test_delay_grows_exponentially_up_to_the_cap_with_jitter_between_half_and_full() -> None:
-    policy = RetryPolicy(base_seconds=0.5, cap_seconds=4.0)
-    assert [policy.delay(n, 1.0) for n in range(5)] == [0.5, 1.0, 2.0, 4.0, 4.0]
-    assert policy.delay(2, 0.0) == 1.0
 
 
 def test_only_retryable_items_are_resent() -> None:
@@ -84,16 +79,44 @@ def test_connection_errors_and_busy_answers_are_retried_with_backoff() -> None:
 
 def test_exhausted_budget_raises_indexing_unavailable() -> None:
     client = ScriptedClient(*[ConnectionError("refused")] * 4)
-    with pytest.raises(IndexingUnavailable, match="after 3 retries"):
+    with pytest.raises(IndexingUnavailable, match="4 tries failed"):
         sender(client, []).send([action(0)])
     assert len(client.calls) == 4
 
 
-def test_a_request_level_client_error_is_not_retried() -> None:
+class RefusesRecords(ScriptedClient):
+    """Refuses with `status` any bulk request that holds one of the `bad` records' lines."""
+
+    def __init__(self, status: int, bad: set[bytes]) -> None:
+        super().__init__()
+        self.status, self.bad = status, bad
+        self.accepted: list[bytes] = []
+
+    def bulk(self, operations: list[bytes]) -> dict:
+        self.calls.append(operations)
+        if self.bad & set(operations):
+            raise api_error(self.status)
+        self.accepted += operations
+        return items(*[201] * len(operations))
+
+
+@pytest.mark.parametrize("status", [400, 413])
+def test_a_refused_request_is_split_down_to_the_refusing_documents(status: int) -> None:
+    actions = [Action(f"doc {n}\n".encode(), n) for n in range(10)]
+    client = RefusesRecords(status, {b"doc 3\n", b"doc 8\n"})
+    sleeps: list[float] = []
+    outcome = sender(client, sleeps).send(actions)
+    assert [f.action.record for f in outcome.failures] == [3, 8]
+    assert all(f.status == status and f"HTTP {status}" in f.reason for f in outcome.failures)
+    assert sorted(client.accepted) == sorted(a.lines for a in actions if a.record not in (3, 8))
+    assert sleeps == [], "a permanent refusal is never waited on"
+
+
+def test_a_request_refused_for_credentials_fails_its_documents_without_retrying() -> None:
     client = ScriptedClient(api_error(401))
-    with pytest.raises(IndexingUnavailable, match="HTTP 401"):
-        sender(client, []).send([action(0)])
+    outcome = sender(client, []).send([action(0), action(1)])
     assert len(client.calls) == 1
+    assert [(f.action.record, f.status) for f in outcome.failures] == [(0, 401), (1, 401)]
 
 
 def test_item_reason_includes_the_cause() -> None:
