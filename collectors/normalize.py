@@ -15,25 +15,30 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from newsmon.collectors.parser import parse_feed
+from newsmon.collectors.sizes import RAW_RECORD_MAX_BYTES, fit_record
 from newsmon.schemas.article import Article
 
 from newsmon.core.text import detect_language, html_to_text
 from newsmon.core.times import iso_from_datetime
-from newsmon.core.urls import article_id, canonicalize_url
+from newsmon.core.urls import article_id, canonicalize_url, is_web_url, redact_url
 
 EARLIEST_PUBLISHED = datetime(1990, 1, 1, tzinfo=timezone.utc)
 FUTURE_TOLERANCE = timedelta(days=1)
 TITLE_WORDS = 12
 MAX_TITLE_CHARS = 500
-MAX_CONTENT_CHARS = 200_000  # keeps one record well under Kafka's 1 MB message limit
+# A character is at least one byte: a body cut to this many characters before any work on
+# it loses nothing `fit_record` would keep (collectors/sizes.py caps the record in bytes).
+MAX_CONTENT_CHARS = RAW_RECORD_MAX_BYTES
 
 # Reasons counted per feed (Counter keys); "skip-*" entries are dropped, the rest repaired.
 SKIP_NO_LINK = "skip-no-link"
+SKIP_BAD_LINK = "skip-bad-link"  # a link that is not an http(s) URL: `http://[oops/x`, port 99999
+SKIP_TOO_LARGE = "skip-too-large"  # over the record size even without its body (collectors/sizes.py)
 SKIP_EMPTY = "skip-empty"
 FIX_ABSURD_DATE = "fixed-absurd-date"
 FIX_MISSING_DATE = "fixed-missing-date"
 FIX_MISSING_TITLE = "fixed-missing-title"
-FIX_TRUNCATED = "fixed-truncated-content"
+FIX_TRUNCATED = "fixed-truncated-content"  # cut to the record size, marked (body_reason "cut-to-size")
 
 
 def articles_from_bytes(
@@ -49,7 +54,7 @@ def articles_from_bytes(
     counts = Counter() if counts is None else counts
     feed = parsed.feed
     defaults = {
-        "feed": feed_url,
+        "feed": redact_url(feed_url),
         "fetched": fetched,
         "source": html_to_text(feed.get("title", "")),
         "language": language_tag(feed.get("language", "")),
@@ -62,12 +67,10 @@ def normalize_entry(entry: Any, defaults: dict[str, Any], counts: Counter[str]) 
     """One feedparser entry -> Article, or None (counted) when it has no usable link or text."""
     url = entry_url(entry)
     if not url:
-        counts[SKIP_NO_LINK] += 1
+        counts[SKIP_BAD_LINK if any("://" in value for value in entry_links(entry)) else SKIP_NO_LINK] += 1
         return None
     content, summary = entry_body(entry)
-    if len(content) > MAX_CONTENT_CHARS:
-        content = content[:MAX_CONTENT_CHARS]
-        counts[FIX_TRUNCATED] += 1
+    content, summary = content[:MAX_CONTENT_CHARS], summary[:MAX_CONTENT_CHARS]
     text = html_to_text(content)
     title = html_to_text(entry.get("title", ""))[:MAX_TITLE_CHARS]
     if not title and not text:
@@ -78,7 +81,7 @@ def normalize_entry(entry: Any, defaults: dict[str, Any], counts: Counter[str]) 
         counts[FIX_MISSING_TITLE] += 1
     fetched: datetime = defaults["fetched"]
     canonical_link = entry_canonical_link(entry)
-    return Article(
+    article = Article(
         id=article_id(canonicalize_url(url, canonical_link)),
         url=url,
         title=title,
@@ -93,19 +96,30 @@ def normalize_entry(entry: Any, defaults: dict[str, Any], counts: Counter[str]) 
         guid=entry.get("id", ""),
         canonical_link=canonical_link,
     )
+    return fitted(article, counts)
 
 
-def is_web_url(value: str) -> bool:
-    parts = urlsplit(value.strip())
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+def fitted(article: Article, counts: Counter[str]) -> Article | None:
+    """`article` within the record size (collectors/sizes.py): cut and counted, or skipped and counted."""
+    fit = fit_record(article)
+    if fit is None:
+        counts[SKIP_TOO_LARGE] += 1
+    elif fit is not article:
+        counts[FIX_TRUNCATED] += 1
+    return fit
 
 
 def entry_url(entry: Any) -> str:
     """The entry link, else its guid when that is a URL, else ''."""
-    for candidate in (entry.get("link", ""), entry.get("id", "")):
-        if candidate and is_web_url(candidate):
+    for candidate in entry_links(entry):
+        if is_web_url(candidate):
             return candidate.strip()
     return ""
+
+
+def entry_links(entry: Any) -> list[str]:
+    """What could be the entry's URL: its link, then its guid."""
+    return [value for value in (entry.get("link", ""), entry.get("id", "")) if isinstance(value, str) and value]
 
 
 def entry_body(entry: Any) -> tuple[str, str]:

@@ -16,10 +16,14 @@ from newsmon.log import kv
 
 log = logging.getLogger(__name__)
 
-PROLOG_SCAN_CHARS = 64 * 1024
+# What may precede the root element: blanks, processing instructions, comments, one DOCTYPE.
+_PROLOG_ITEM = re.compile(r"\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE\b[^\[>]*(?:\[.*?\]\s*)?>", re.DOTALL | re.IGNORECASE)
 # A DOCTYPE with an internal subset: <!DOCTYPE name ... [ ...declarations... ]>
-_INTERNAL_SUBSET = re.compile(r"(<!DOCTYPE[^\[>]*)\[.*?\]\s*>", re.DOTALL | re.IGNORECASE)
+_INTERNAL_SUBSET = re.compile(r"(<!DOCTYPE\b[^\[>]*)\[.*?\]\s*>", re.DOTALL | re.IGNORECASE)
 _DECLARATION = re.compile(r"<!(?:ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
+_CHARREF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
+_TEXT_BOMS = ("\ufeff", "\xef\xbb\xbf")  # decoded from UTF-16/32, and UTF-8 read as latin-1
+VALID_CHARREF_DIGITS = 8  # more digits than U+10FFFF needs: not a character (and no giant int())
 _ELEMENT_START = re.compile(r"<[A-Za-z]")
 _HTML_ROOT = re.compile(r"<(?:!doctype\s+html|html[\s>])", re.IGNORECASE)
 _WIDE_BOMS = (
@@ -50,20 +54,54 @@ def wide_encoding(data: bytes) -> str | None:
     return None
 
 
-def strip_internal_subset(data: bytes) -> bytes:
-    """Remove a DOCTYPE internal subset so no entity is ever declared, whatever the encoding."""
+def neutralise(data: bytes) -> bytes:
+    """The bytes feedparser may see: no DTD internal subset, and no character reference to
+    a code point that cannot be a character (`&#xD800;` crashes feedparser's loose parser)."""
     codec = wide_encoding(data) or "latin-1"  # latin-1 round-trips any ASCII-compatible bytes
     text = data.decode(codec, errors="replace")
-    head = text[:PROLOG_SCAN_CHARS]  # a DOCTYPE can only precede the root element
-    if "<!" not in head:
-        return data
-    cleaned = _INTERNAL_SUBSET.sub(r"\1>", head, count=1)
-    root = _ELEMENT_START.search(cleaned)
-    if _DECLARATION.search(cleaned, 0, root.start() if root else len(cleaned)):
+    safe = replace_bad_charrefs(strip_internal_subset(text))
+    return data if safe is text else safe.encode(codec)
+
+
+def prolog_end(text: str) -> int:
+    """Where the prolog ends: after the BOM, blanks, PIs, comments and a DOCTYPE, however long."""
+    position = next((len(bom) for bom in _TEXT_BOMS if text.startswith(bom)), 0)
+    while item := _PROLOG_ITEM.match(text, position):
+        position = item.end()
+    return position
+
+
+def strip_internal_subset(text: str) -> str:
+    """Remove a DOCTYPE internal subset from the whole prolog so no entity is ever declared.
+
+    The prolog is scanned item by item (a 70 KB comment before the DOCTYPE changes
+    nothing); a declaration left between the prolog and the root element is refused."""
+    if "<!" not in text:
+        return text
+    end = prolog_end(text)
+    prolog = _INTERNAL_SUBSET.sub(r"\1>", text[:end])
+    root = _ELEMENT_START.search(text, end)
+    if _DECLARATION.search(text, end, root.start() if root else len(text)):
         raise FeedParseError("not a feed: DTD declarations outside a well-formed DOCTYPE (entity expansion guard)")
-    if cleaned == head:
-        return data
-    return (cleaned + text[len(head):]).encode(codec)
+    return text if len(prolog) == end else prolog + text[end:]
+
+
+def replace_bad_charrefs(text: str) -> str:
+    """`&#…;` naming a surrogate, U+0000 or a code point beyond U+10FFFF becomes U+FFFD."""
+    if "&#" not in text:
+        return text
+    changed = _CHARREF.sub(_checked_charref, text)
+    return text if changed == text else changed
+
+
+def _checked_charref(match: re.Match[str]) -> str:
+    hex_digits, decimal = match.groups()
+    digits = (hex_digits or decimal).lstrip("0") or "0"
+    if len(digits) <= VALID_CHARREF_DIGITS:
+        value = int(digits, 16 if hex_digits else 10)
+        if 0 < value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF:
+            return match.group(0)
+    return "&#xFFFD;"
 
 
 def looks_like_markup(data: bytes) -> bool:
@@ -76,7 +114,7 @@ def parse_feed(data: bytes, feed_url: str = "", content_type: str | None = None)
     """Parse feed bytes; raises FeedParseError for non-feeds, warns for broken-but-usable feeds."""
     if not looks_like_markup(data):
         raise FeedParseError("not a feed: no XML markup at the start (binary or plain-text body)")
-    safe = strip_internal_subset(data)
+    safe = neutralise(data)
     headers = {"content-location": feed_url} if feed_url.startswith("http") else {}
     if content_type:
         headers["content-type"] = content_type

@@ -9,7 +9,9 @@ re-delivery overwrites instead of adding a second document.
 from __future__ import annotations
 
 import hashlib
+import re
 from urllib.parse import (
+    SplitResult,
     parse_qsl,
     quote,
     unquote,
@@ -31,6 +33,38 @@ _AMP_PARAMS = frozenset({"amp", "outputtype", "_amp", "amp_js_v", "usqp"})
 _HOST_PREFIXES = ("www.", "amp.", "m.")
 _DEFAULT_PORTS = {"80", "443"}
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
+# user:password@ after a scheme, and query parameters that carry a secret, anywhere in a text
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]+@")
+_SECRET_PARAM = re.compile(
+    r"(?i)([?&](?:token|access_token|api_key|apikey|key|password|passwd|secret|sig|signature|auth)=)[^&#\s]+"
+)
+REDACTED = "***"
+
+
+def redact_url(text: str) -> str:
+    """`text` (a URL, or a message holding URLs) with credentials replaced by ***: the
+    userinfo (`https://user:pass@host` -> `https://***@host`) and secret query parameters.
+    Used wherever a URL is printed, logged or stored in a record."""
+    if "://" not in text:
+        return text
+    return _SECRET_PARAM.sub(rf"\g<1>{REDACTED}", _USERINFO.sub(rf"\g<1>{REDACTED}@", text))
+
+
+def web_url_parts(url: str) -> SplitResult | None:
+    """`url` split when it is an http(s) URL with a host and a valid port, else None.
+    Never raises: feeds carry links like `http://[oops/x` or `http://h:99999/`."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return parts
+
+
+def is_web_url(url: str) -> bool:
+    return web_url_parts(url) is not None
 
 
 def canonicalize_url(url: str, canonical_link: str = "") -> str:
@@ -39,11 +73,16 @@ def canonicalize_url(url: str, canonical_link: str = "") -> str:
     Folds: scheme to https, host case, `www.`/`amp.`/`m.` prefixes, default ports,
     userinfo, fragments, tracking and AMP query parameters, `/amp` path segments and
     `.amp` suffixes, percent-encoding, trailing slashes; sorts the remaining query.
+    A URL that cannot be parsed (`http://[oops/x`) is returned stripped, as it is: its
+    id stays stable and the article costs nothing else downstream.
     """
     url = url.strip()
-    if canonical_link.strip():
-        url = urljoin(url, canonical_link.strip())
-    parts = urlsplit(url)
+    try:
+        if canonical_link.strip():
+            url = urljoin(url, canonical_link.strip())
+        parts = urlsplit(url)
+    except ValueError:
+        return url
     if parts.scheme.lower() not in ("http", "https", ""):
         return url
     return urlunsplit(("https", _host(parts.netloc), _path(parts.path), _query(parts.query), ""))
