@@ -73,7 +73,9 @@ class Settings(BaseSettings):
     # worker or Elasticsearch should ride out (older records need `newsmon replay`).
     topic_retention_days: float = 7.0
     raw_topic: str = "news.raw"
+    dedupe_topic: str = "news.dedupe"  # the worker's single-partition, sequenced hop
     articles_topic: str = "news.articles"
+    volume_topic: str = "news.volume"  # per-topic article events for breaking-volume detection
     dlq_topic: str = "news.dlq"
     alerts_topic_prefix: str = "alerts."
 
@@ -127,7 +129,8 @@ class Settings(BaseSettings):
     breaking_factor: float = 3.0
     breaking_window_minutes: int = 60
     breaking_min_articles: int = 5
-    web_host: str = "127.0.0.1"
+    worker_group: str = "newsmon"  # the Faust app id: the worker's consumer group, prefix of its internal topics
+    web_host: str = "127.0.0.1"  # the live page and /health bind here; 0.0.0.0 exposes them to the network
     web_port: int = 6066
 
     # --- live page (served by the worker) and alert deliveries ---
