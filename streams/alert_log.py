@@ -9,23 +9,21 @@ are few, and each read starts where the previous one stopped.
 """
 from __future__ import annotations
 
-import asyncio
-import itertools
 import logging
 import time
 from collections.abc import Callable
 
 import msgspec
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka import TopicPartition
 from newsmon.schemas.article import ALERT_DECODER, Alert
 
-from newsmon.kafka import kafka_client_kwargs
+from newsmon.kafka import TopicTail
 from newsmon.log import kv
+from newsmon.retry import RetryPolicy, retry
 from newsmon.settings import Settings
 
 log = logging.getLogger(__name__)
-RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0)
+ALERT_LOG_RETRY = RetryPolicy(first=1.0, cap=15.0)  # for ever: deciding without the log could repeat alerts
 
 
 class AlertLog:
@@ -43,49 +41,20 @@ class AlertLog:
         """
         if generation == self.generation:
             return
-        for attempt in itertools.count(1):
-            try:
-                await self.read(remember)
-            except KafkaError as exc:
-                delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS)) - 1]
-                log.warning(kv(event="alert-log-unreadable", error=exc, attempt=attempt, retry_in=delay))
-                await asyncio.sleep(delay)
-                continue
-            self.generation = generation
-            return
+        await retry(ALERT_LOG_RETRY, lambda: self.read(remember), what="alert log unreadable")
+        self.generation = generation
 
     async def read(self, remember: Callable[[Alert], None]) -> None:
         """Read from the stored positions (or the beginning) up to the end offsets seen at the start."""
         started = time.monotonic()
-        consumer = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, auto_offset_reset="earliest",
-                                    **kafka_client_kwargs(self.settings))
-        await consumer.start()
-        try:
-            partitions = [TopicPartition(n, p) for n in self.names for p in sorted(consumer.partitions_for_topic(n) or ())]
-            consumer.assign(partitions)
-            for tp in partitions:
-                consumer.seek(tp, self.positions.get(tp, 0))
-            ends = await consumer.end_offsets(partitions)
-            count = await self.drain(consumer, ends, remember)
-        finally:
-            await consumer.stop()
-        log.info(kv(event="alert-log-read", alerts=count, partitions=len(partitions),
-                    seconds=round(time.monotonic() - started, 3)))
-
-    async def drain(self, consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int],
-                    remember: Callable[[Alert], None]) -> int:
         count = 0
-        behind = {tp for tp, end in ends.items() if self.positions.get(tp, 0) < end}
-        while behind:
-            batches = await consumer.getmany(*behind, timeout_ms=500)
-            for records in batches.values():
-                for record in records:
-                    count += self.take(record.value, remember)
-            for tp in list(behind):
-                self.positions[tp] = await consumer.position(tp)
-                if self.positions[tp] >= ends[tp]:
-                    behind.discard(tp)
-        return count
+        async with TopicTail(self.settings, self.names) as tail:
+            tail.seek_to({tp: self.positions[tp] for tp in tail.partitions if tp in self.positions})
+            async for record in tail.read_to_end():
+                count += self.take(record.value, remember)
+            self.positions.update(await tail.positions())
+        log.info(kv(event="alert-log-read", alerts=count, partitions=len(self.positions),
+                    seconds=round(time.monotonic() - started, 3)))
 
     @staticmethod
     def take(value: bytes, remember: Callable[[Alert], None]) -> int:
