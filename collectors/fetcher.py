@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from newsmon.core.urls import web_url_parts
 from newsmon.settings import Settings
 
 MAX_TIMEOUT_SECONDS = 30.0
@@ -98,6 +99,10 @@ class BlockedAddress(FeedFetchError):
 
 class BlockedRedirect(BlockedAddress):
     """A redirect to an address class the origin may not reach, or off HTTP(S)."""
+
+
+class InvalidFeedURL(FeedFetchError):
+    """The feed URL or a redirect target is not a usable http(s) URL (`http://h:99999/`)."""
 
 
 class FeedFileError(FeedFetchError):
@@ -268,6 +273,8 @@ class Fetcher:
         if url != origin:
             await self._check_target(origin, url, BlockedAddress, "link to")
         for _ in range(self.max_redirects + 1):
+            if web_url_parts(current) is None:  # httpx would raise an ExceptionGroup for port 99999
+                raise InvalidFeedURL(f"not a valid http(s) URL: {current}")
             request = self.client.build_request("GET", current, headers=headers)
             response = await self.client.send(request, stream=True)
             try:

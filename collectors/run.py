@@ -53,6 +53,7 @@ class FeedOutcome:
 class CycleReport:
     outcomes: list[FeedOutcome]
     seconds: float
+    state_error: str = ""  # why the state file could not be saved ("" when it was)
 
     def count(self, status: str) -> int:
         return sum(1 for outcome in self.outcomes if outcome.status == status)
@@ -92,15 +93,41 @@ async def collect_once(
     try:
         outcomes = await asyncio.gather(*(guarded(url) for url in dict.fromkeys(feeds)))
     finally:
-        store.save()  # keep what was acknowledged even if the cycle is cancelled
-    report = CycleReport(list(outcomes), time.monotonic() - started)
+        state_error = save_state(store)  # keep what was acknowledged even if the cycle is cancelled
+    report = CycleReport(list(outcomes), time.monotonic() - started, state_error)
     log.info(kv(event="collect-cycle", feeds=len(outcomes), collected=report.count(COLLECTED),
                 not_modified=report.count(NOT_MODIFIED), failed=report.count(FAILED),
                 backing_off=report.count(BACKING_OFF), new=report.new, seconds=report.seconds))
     return report
 
 
+def save_state(store: StateStore) -> str:
+    """Save the feeds' state; a full or read-only disk is one line and the reason returned, not a
+    stopped collector: the state stays in memory for the next cycle, and a restart before a
+    successful save re-sends the items since the last one (deduped downstream by id)."""
+    try:
+        store.save()
+    except OSError as exc:
+        log.error(kv(event="state-not-saved", path=store.path, reason=exc.strerror or exc,
+                     detail="kept in memory; retried after the next cycle"))
+        return f"{store.path}: {exc.strerror or exc}"
+    return ""
+
+
 async def collect_feed(url: str, settings: Settings, fetcher: Fetcher, state: FeedState, sink: Sink) -> FeedOutcome:
+    """`collect_one_feed`, and the isolation boundary around it: an error no guard above foresaw
+    (a bug, a library raising what it should not) fails and backs off this feed only, in one
+    log line, and the cycle and the other feeds go on."""
+    try:
+        return await collect_one_feed(url, settings, fetcher, state, sink)
+    except Exception as exc:  # noqa: BLE001 - the per-feed boundary; CancelledError still stops the cycle
+        reason = f"unexpected {type(exc).__name__}: {exc}".splitlines()[0][:300]
+        delay = state.record_failure(time.time(), reason)
+        log.error(kv(event="feed-error", feed=url, reason=reason, retry_in=f"{delay:.0f}s"))
+        return FeedOutcome(url, FAILED, reason=reason)
+
+
+async def collect_one_feed(url: str, settings: Settings, fetcher: Fetcher, state: FeedState, sink: Sink) -> FeedOutcome:
     """Fetch -> archive -> parse/normalise -> drop seen -> sink -> commit state, for one feed."""
     now = time.time()
     if not state.due(now):

@@ -14,7 +14,6 @@ refused, so the feed's state advances and the article still arrives.
 from __future__ import annotations
 
 import msgspec
-
 from newsmon.schemas.article import Article, encode
 
 KAFKA_MESSAGE_MAX_BYTES = 1024 * 1024

@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 import sys
 
+from newsmon.core.urls import redact_url
+
 
 def configure_logging(verbose: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
@@ -19,10 +21,11 @@ def configure_logging(verbose: bool = False) -> None:
 
 
 def kv(**fields: object) -> str:
-    """Render fields as `key=value` pairs, quoting values with spaces."""
+    """Render fields as `key=value` pairs, quoting values with spaces; credentials in URLs
+    (a feed's `user:pass@`, a token parameter) are redacted in every value."""
     parts = []
     for key, value in fields.items():
-        text = f"{value:.3f}" if isinstance(value, float) else str(value)
+        text = f"{value:.3f}" if isinstance(value, float) else redact_url(str(value))
         if not text or any(c.isspace() for c in text):
             text = '"' + text.replace('"', '\\"') + '"'
         parts.append(f"{key}={text}")

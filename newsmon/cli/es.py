@@ -12,6 +12,7 @@ import sys
 from elastic_transport import ConnectionError, ConnectionTimeout
 from elasticsearch import ApiError
 
+from newsmon.core.urls import redact_url
 from newsmon.es import ElasticsearchError
 from newsmon.es.client import elasticsearch_url, make_client
 from newsmon.es.templates import ensure_templates, prune
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             for name in prune(client, settings, args.keep_months):
                 print(name)
     except (ConnectionError, ConnectionTimeout) as exc:
-        print(f"newsmon es: Elasticsearch unreachable at {elasticsearch_url(settings)}: {exc}", file=sys.stderr)
+        print(f"newsmon es: Elasticsearch unreachable at {redact_url(elasticsearch_url(settings))}: {exc}", file=sys.stderr)
         return 2
     except (ApiError, ElasticsearchError, ValueError) as exc:
         print(f"newsmon es {args.es_action}: {exc}", file=sys.stderr)

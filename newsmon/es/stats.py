@@ -11,6 +11,7 @@ from elasticsearch import Elasticsearch, NotFoundError
 from rich.console import Console
 from rich.table import Table
 
+from newsmon.core.urls import redact_url
 from newsmon.es.client import make_client
 from newsmon.settings import Settings
 
@@ -75,7 +76,7 @@ def print_summary(settings: Settings, drained: bool, alerts: dict[str, int] | No
         f"  live page       http://{settings.web_host}:{settings.web_port}/\n"
         f"  search          newsmon search Bushehr --topic bushehr\n"
         f"  alerts          newsmon alerts subscribe snapback bushehr north-south-corridor --from-beginning\n"
-        f"  Elasticsearch   {settings.elasticsearch_url}/{settings.index_alias}/_search\n"
+        f"  Elasticsearch   {redact_url(settings.elasticsearch_url or '')}/{settings.index_alias}/_search\n"
         f"  Kibana          newsmon kibana import --url http://localhost:5601  (then open the 'News monitor' dashboard)",
         markup=False, highlight=False,
     )
