@@ -18,7 +18,8 @@ from newsmon.collectors.parser import parse_feed
 from newsmon.collectors.sizes import RAW_RECORD_MAX_BYTES, fit_record
 from newsmon.schemas.article import Article
 
-from newsmon.core.text import detect_language, html_to_text
+from newsmon.core.language import identify_language
+from newsmon.core.text import html_to_text
 from newsmon.core.times import iso_from_datetime
 from newsmon.core.urls import article_id, canonicalize_url, is_web_url, redact_url
 
@@ -81,6 +82,7 @@ def normalize_entry(entry: Any, defaults: dict[str, Any], counts: Counter[str]) 
         counts[FIX_MISSING_TITLE] += 1
     fetched: datetime = defaults["fetched"]
     canonical_link = entry_canonical_link(entry)
+    declared = entry_language(entry) or defaults["language"]
     article = Article(
         id=article_id(canonicalize_url(url, canonical_link)),
         url=url,
@@ -92,7 +94,8 @@ def normalize_entry(entry: Any, defaults: dict[str, Any], counts: Counter[str]) 
         feed=defaults["feed"],
         fetched=iso_from_datetime(fetched),
         authors=entry_authors(entry),
-        language=entry_language(entry) or defaults["language"] or detect_language(f"{title}\n{text}"),
+        language=identify_language(f"{title}\n{text}", declared),
+        declared_language=declared,
         guid=entry.get("id", ""),
         canonical_link=canonical_link,
     )

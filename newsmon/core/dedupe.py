@@ -34,7 +34,8 @@ from newsmon.core.minhash import (
     resemblance,
     share_inside,
 )
-from newsmon.core.text import dateline_words, detect_language
+from newsmon.core.language import identify_language
+from newsmon.core.text import dateline_words
 from newsmon.core.times import epoch_from_iso, iso_from_epoch
 from newsmon.core.urls import article_id as url_id
 
@@ -306,7 +307,7 @@ class Deduper:
             "title": title,
             "url": url,
             "source": source,
-            "language": language or detect_language(f"{title}\n{text}"),
+            "language": language or identify_language(f"{title}\n{text}"),
             "first_seen": stamp,
             "last_seen": stamp,
             "copies": 1,

@@ -14,8 +14,9 @@ import msgspec
 
 from newsmon.core.dedupe import Decision, DedupeConfig, Deduper
 from newsmon.core.fingerprint import content_hash, text_words_all
+from newsmon.core.language import identify_language
 from newsmon.core.rules import RuleSet
-from newsmon.core.text import detect_language, html_to_text
+from newsmon.core.text import html_to_text
 from newsmon.core.times import now_iso
 from newsmon.core.urls import article_id, canonicalize_url
 from newsmon.schemas.article import Article
@@ -54,7 +55,7 @@ def _enriched(article: Article, text: str) -> Article:
         canonical_url=canonicalize_url(article.url, article.canonical_link),
         text=text,
         content_hash=content_hash(text),
-        language=article.language or detect_language(f"{article.title}\n{text}"),
+        language=identify_language(f"{article.title}\n{text}", article.declared_language or article.language),
     )
 
 

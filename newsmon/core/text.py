@@ -59,12 +59,6 @@ _FOLD = str.maketrans(
     }
 )
 _SPACE, _BMP, _DROP = 0x20, 0x10000, 0xFFFF  # U+FFFF is a non-character: free as a marker
-_SCRIPTS = {  # detect_language: code point ranges per language's script
-    "en": [(0x41, 0x5B), (0x61, 0x7B), (0xC0, 0x250)],
-    "ru": [(0x400, 0x500)],
-    "fa": [(0x600, 0x700), (0xFB50, 0xFE00), (0xFE70, 0xFF00)],
-}
-_ASCII_LETTER = re.compile(r"[A-Za-z]")
 _WORD_SEPARATORS = re.compile(r"[\W_]+")
 # On folded text: "tehran, nov. 8 (agency) - ", "москва, 8 ноября - ", "تهران - ایرنا - ", "москва. /тасс/. ".
 _DATELINE = re.compile(  # may follow a byline line: "By Staff\nTEHRAN, Nov. 8 (Agency) - "
@@ -72,6 +66,8 @@ _DATELINE = re.compile(  # may follow a byline line: "By Staff\nTEHRAN, Nov. 8 (
     re.DOTALL,
 )
 _DATELINE_HINT = re.compile(r"[-\u2010-\u2015/]")
+HEADER_LINES, HEADER_LINE_CHARS, HEADER_SCAN_CHARS = 6, 48, 800  # header_words: at most 6 lines, "short" < 48 chars
+_SENTENCE_END = tuple(".!?…:;\"'»”؟")
 
 
 def html_to_text(markup: str) -> str:
@@ -102,20 +98,16 @@ def _tidy_line(line: str) -> str:
 
 
 @functools.cache
-def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per BMP code point: its folded code point (_DROP = drop, 0x20 = space), the same with
-    every non-word character 0, and its script index in `_SCRIPTS` order (+1, 0 = other)."""
+def _tables() -> tuple[np.ndarray, np.ndarray]:
+    """Per BMP code point: its folded code point (_DROP = drop, 0x20 = space), and the same
+    with every non-word character 0."""
     folded = []
     for code in range(_BMP):
         char = _FOLD.get(code, chr(code))
         folded.append(_DROP if not char else _SPACE if char.isspace() else ord(char.lower()[0]))
     fold = np.array(folded, dtype=np.uint16)
     word = np.where([code == _DROP or chr(code).isalnum() for code in folded], fold, 0).astype(np.uint16)
-    script = np.zeros(_BMP, dtype=np.uint8)
-    for index, ranges in enumerate(_SCRIPTS.values(), start=1):
-        for low, high in ranges:
-            script[low:high] = index
-    return fold, word, script
+    return fold, word
 
 
 def _codepoints(text: str) -> np.ndarray:
@@ -147,6 +139,29 @@ def word_chars(text: str) -> np.ndarray:
     return _fold_with(_tables()[1], text)
 
 
+def header_words(text: str) -> int:
+    """How many words a leading header block takes: the category, headline, date, byline and
+    agency lines an aggregator or agency page puts above the text ("World", a headline,
+    "08.11.2025, 14:32", "By Staff", "(IRNA)"), then the dateline after them.
+
+    A header line is short (under HEADER_LINE_CHARS), or a line without sentence-final
+    punctuation followed by a short one (a headline above its date line). Hard-wrapped body
+    lines are long and followed by long lines, so they end the header.
+    """
+    lines = text[:HEADER_SCAN_CHARS].split("\n")
+    count, rest, taken = 0, 0, 0
+    for index, line in enumerate(lines[:-1]):  # the last may be cut by the scan
+        line = line.strip()
+        if line:
+            following = next((later.strip() for later in lines[index + 1 : -1] if later.strip()), "")
+            headline = not line.endswith(_SENTENCE_END) and len(following) < HEADER_LINE_CHARS
+            if taken == HEADER_LINES or not (len(line) < HEADER_LINE_CHARS or headline):
+                break
+            count, taken = count + len(_WORD_SEPARATORS.sub(" ", line).split()), taken + 1
+        rest += len(lines[index]) + 1
+    return count + dateline_words(text[rest:])
+
+
 def dateline_words(text: str) -> int:
     """How many words a leading dateline ("TEHRAN, Nov. 8 (Agency) -") takes.
 
@@ -156,13 +171,3 @@ def dateline_words(text: str) -> int:
     head = text[:300]
     found = _DATELINE.match(head) if _DATELINE_HINT.search(head, 0, 120) else None
     return len(_WORD_SEPARATORS.sub(" ", found.group()).split()) if found else 0
-
-
-def detect_language(text: str, sample: int = 2000) -> str:
-    """"en" | "ru" | "fa" by dominant script of the first `sample` characters; "" if none."""
-    head = text[:sample]
-    if head.isascii():  # most English text: only one script can count, skip the table
-        return "en" if _ASCII_LETTER.search(head) else ""
-    counts = np.bincount(_tables()[2][_codepoints(head)], minlength=len(_SCRIPTS) + 1)
-    best = int(np.argmax(counts[1:]))
-    return list(_SCRIPTS)[best] if counts[best + 1] else ""

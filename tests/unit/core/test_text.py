@@ -1,6 +1,5 @@
 from newsmon.core.text import (
     dateline_words,
-    detect_language,
     fold_text,
     html_to_text,
     word_chars,
@@ -38,13 +37,6 @@ def test_fold_text_folds_persian_and_russian_variants():
     assert fold_text("می\u200cگوید") == "می گوید"
     assert fold_text("Ёлка") == "елка"
     assert fold_text("كِتابٌ") == fold_text("کتاب")  # harakat dropped
-
-
-def test_detect_language_by_script():
-    assert detect_language("Iran and Russia signed a treaty") == "en"
-    assert detect_language("Россия и Иран подписали договор") == "ru"
-    assert detect_language("ایران و روسیه پیمان امضا کردند") == "fa"
-    assert detect_language("12345 !!") == ""
 
 
 def test_word_chars_blanks_everything_but_words():
