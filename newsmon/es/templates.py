@@ -6,6 +6,10 @@ a write-time rollover alias or data stream would send a re-delivered article to 
 index is current *now*, duplicating it across a rollover. Here re-delivery always hits the
 same `_id` in the same index. The JSON bodies live in schemas/templates/; this module only
 derives their names from Settings so tests and staging can use their own prefixes.
+
+It also says where a text is analysed: each article's title, summary and text once, in the
+field of its own language (`title_fa`, `text_ar`, ...; `*_std` for every language without its
+own analyzer), so the sink writes and the search reads the same field names.
 """
 from __future__ import annotations
 
@@ -28,6 +32,10 @@ log = logging.getLogger(__name__)
 ILM_MISSING_STATUSES = (400, 404, 405, 410)
 MONTH_FORMAT = "%Y.%m"
 OLDEST_YEAR, NEWEST_YEAR = 1900, 2100
+ANALYSED_FIELDS = ("title", "summary", "text")
+ANALYSED_LANGUAGES = ("en", "ru", "fa", "ar", "tr")  # each has its analyzer in news-articles-analysis
+FALLBACK = "std"  # news_standard: every other language, and articles whose language is unknown
+SUFFIXES = (*ANALYSED_LANGUAGES, FALLBACK)
 
 
 @cache
@@ -48,6 +56,32 @@ def month_of(timestamp: str) -> str:
     if not OLDEST_YEAR <= moment.year <= NEWEST_YEAR:
         raise RoutingError(f"timestamp {timestamp!r} is outside {OLDEST_YEAR}-{NEWEST_YEAR}")
     return moment.strftime(MONTH_FORMAT)
+
+
+def analysis_suffix(language: str) -> str:
+    """Which per-language field an article in `language` (ISO 639-1, any case) is analysed in."""
+    code = language.strip().lower()[:2]
+    return code if code in ANALYSED_LANGUAGES else FALLBACK
+
+
+def analysed_copy(document: dict, language: str) -> dict:
+    """The document with title/summary/text analysed in the article's language only.
+
+    Title and summary stay as written (shown, not analysed) beside `title_<lang>`; the body moves to
+    `text_<lang>` (`content` already keeps it as received), so the bulk request carries it once.
+    """
+    suffix = analysis_suffix(language)
+    out = dict(document)
+    for name in ANALYSED_FIELDS:
+        value = out.pop(name, None) if name == "text" else out.get(name)
+        if value:
+            out[f"{name}_{suffix}"] = value
+    return out
+
+
+def analysed_fields(name: str) -> list[str]:
+    """Every per-language field of `name` (`title` -> title_en ... title_std), for queries."""
+    return [f"{name}_{suffix}" for suffix in SUFFIXES]
 
 
 def index_for(published: str, alias: str = "news-articles") -> str:
@@ -169,11 +203,20 @@ def create_index(client: Elasticsearch, name: str) -> bool:
     return True
 
 
+def missing_properties(wanted: dict, present: dict) -> dict:
+    """The fields of `wanted` an index does not map yet: a mapped field is never changed in place
+    (stock Elasticsearch refuses, e.g., a new analyzer for `title` in a month written before)."""
+    return {name: spec for name, spec in wanted.items() if name not in present}
+
+
 def sync_mappings(client: Elasticsearch, index: str, file: str) -> None:
-    """Apply additive mapping changes to indices created under an older template."""
-    properties = load_template(file)["template"]["mappings"]["properties"]
+    """Add the fields that indices created under an older template lack; older fields stay as they were."""
+    wanted = load_template(file)["template"]["mappings"]["properties"]
     try:
-        client.indices.put_mapping(index=index, properties=properties)
+        for name, mapping in client.indices.get_mapping(index=index).body.items():
+            missing = missing_properties(wanted, mapping["mappings"].get("properties", {}))
+            if missing:
+                client.indices.put_mapping(index=name, properties=missing)
     except ApiError as exc:
         raise TemplateError(f"existing indices behind {index} reject the current mapping: {exc.message}") from exc
 

@@ -1,7 +1,11 @@
 """A realistic, multilingual batch for the Elasticsearch tests: the five seed articles plus
-hand-written Russian and Persian reports, near-duplicate copies and their story records.
+hand-written English, Russian, Persian, Arabic, Turkish and German reports, near-duplicate
+copies, and one story document per event (the reports of one topic here are one event, in
+several languages and outlets).
 
-Times are spread backwards from an anchor so the batch crosses a month boundary.
+Times are spread backwards from an anchor so the batch crosses a month boundary. Story
+documents carry the event fields the stories mapping has (`story_mapped`), so the corpus
+indexes cleanly while that mapping grows.
 """
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ import hashlib
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from newsmon.schemas.article import Article, Story
+from newsmon.es.templates import load_template
+from newsmon.schemas.article import Article
 
 SEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "dedupe" / "seeds"  # copies of ../shared/seeds
 
@@ -32,6 +37,18 @@ WRITTEN = [
      "محموله جدید سوخت هسته‌ای از روسیه به نیروگاه بوشهر رسید.", "mehrnews.com"),
     ("fa", "north-south-corridor", "کریدور شمال-جنوب و راه‌آهن رشت-آستارا",
      "راه‌آهن رشت-آستارا حلقه گمشده کریدور بین‌المللی شمال-جنوب است.", "isna.ir"),
+    ("fa", "north-south-corridor", "قرارداد حمل و نقل ریلی میان ایران و روسیه امضا شد",
+     "این مسیر ترانزیتی از سال آینده فعال میشود و بار را به بندرعباس میرساند.", "tasnimnews.com"),
+    ("ar", "snapback", "إعادة فرض عقوبات الأمم المتحدة على إيران عبر آلية الزناد",
+     "أعلنت الدول الأوروبية تفعيل آلية الزناد وعادت العقوبات الأممية على طهران.", "aljazeera.net"),
+    ("ar", "bushehr", "محطة بوشهر النووية تتسلّم شحنة وقود جديدة من روسيا",
+     "وصلت الشحنة الثانية من الوقود النووي إلى المحطة الإيرانيـة على ساحل الخليج.", "asharq.com"),
+    ("tr", "north-south-corridor", "Kuzey-Güney Koridoru'nda Reşt-Astara demiryolu için anlaşma imzalandı",
+     "İran ve Rusya, Azerbaycan üzerinden geçen demiryolu hattının inşasını hızlandıracak.", "aa.com.tr"),
+    ("tr", "bushehr", "Buşehr Nükleer Santrali'ne yeni yakıt sevkiyatı",
+     "Rusya'nın Buşehr'deki santrale gönderdiği yakıt İran'a ulaştı.", "trthaber.com"),
+    ("de", "bushehr", "Neue Brennstofflieferung für das Atomkraftwerk Buschehr",
+     "Russland hat eine weitere Lieferung Kernbrennstoff für Buschehr abgeschlossen.", "dw.com"),
 ]
 COPY_SOURCES = ["presstv.ir", "aljazeera.com", "rferl.org"]
 
@@ -61,11 +78,19 @@ def originals(anchor: datetime) -> list[Article]:
     return found
 
 
-def corpus(anchor: datetime) -> tuple[list[Article], list[Story]]:
-    """Articles (originals + near-duplicate copies) and one story per cluster."""
-    articles, stories = [], []
+BODY_SOURCES = ["feed", "page", "page", "teaser"]
+TEASER_REASONS = ["http-429", "robots", "paywall"]
+
+
+def story_of(original: Article) -> str:
+    """The event: every report on one topic here, in any language; each seed is its own event."""
+    return f"event-{original.topics[0]}" if original.topics else f"event-{original.id}"
+
+
+def corpus(anchor: datetime) -> tuple[list[Article], list[dict]]:
+    """Articles (originals + near-duplicate copies, each with a body source) and one story per event."""
+    articles, events = [], {}
     for n, original in enumerate(originals(anchor)):
-        cluster = original.id
         members = [original]
         for k, source in enumerate(COPY_SOURCES[: n % 4]):
             url = f"https://{source}/copy/{n}-{k}"
@@ -73,13 +98,35 @@ def corpus(anchor: datetime) -> tuple[list[Article], list[Story]]:
                                    language=original.language, topics=original.topics,
                                    published=iso(datetime.fromisoformat(original.published) + timedelta(minutes=20 * (k + 1))),
                                    duplicate_of=original.id, is_duplicate=True))
-        for member in members:
-            member.cluster_id = cluster
+        for k, member in enumerate(members):
+            member.cluster_id, member.story_id = original.id, story_of(original)
             member.fetched = member.processed = member.published
+            member.body_source = BODY_SOURCES[(n + k) % len(BODY_SOURCES)]
+            member.body_reason = TEASER_REASONS[(n + k) % len(TEASER_REASONS)] if member.body_source == "teaser" else ""
         articles += members
-        sources = sorted({m.source for m in members})
-        stories.append(Story(cluster_id=cluster, article_id=original.id, title=original.title, url=original.url,
-                             source=original.source, language=original.language, first_seen=members[0].published,
-                             last_seen=members[-1].published, copies=len(members), sources=sources,
-                             source_count=len(sources), topics=original.topics))
-    return articles, stories
+        events.setdefault(original.story_id, []).extend(members)
+    return articles, [story_mapped(story_document(story_id, members)) for story_id, members in events.items()]
+
+
+def story_document(story_id: str, members: list[Article]) -> dict:
+    """One event as the events stage writes it (COMMON.md's Story fields)."""
+    members = sorted(members, key=lambda a: a.published)
+    first = members[0]
+    sources = sorted({m.source for m in members})
+    titles = {}
+    for member in members:
+        titles.setdefault(member.language, member.title)
+    return {
+        "story_id": story_id, "cluster_id": story_id, "article_id": first.id, "title": first.title, "url": first.url,
+        "source": first.source, "language": first.language, "titles": titles,
+        "first_seen": first.published, "last_seen": members[-1].published, "articles": len(members),
+        "copies": sum(m.is_duplicate for m in members), "clusters": len({m.cluster_id for m in members}),
+        "sources": sources, "source_count": len(sources), "languages": sorted({m.language for m in members}),
+        "topics": sorted({t for m in members for t in m.topics}),
+    }
+
+
+def story_mapped(document: dict) -> dict:
+    """Only the fields the stories mapping (dynamic: strict) knows."""
+    mapped = load_template("news-stories-mappings.component.json")["template"]["mappings"]["properties"]
+    return {name: value for name, value in document.items() if name in mapped}

@@ -80,3 +80,12 @@ def test_update_topics_sends_partial_updates_to_the_original_index() -> None:
     (operation,) = client.operations
     assert (operation["op"], operation["_index"], operation["_id"]) == ("update", "t-articles-2025.11", "a1")
     assert operation["source"] == {"doc": {"topics": ["snapback"], "matched_rules": ["snapback:trigger"]}}
+
+
+def test_each_text_is_sent_once_for_analysis_in_its_language() -> None:
+    client = RecordingClient()
+    sink(client).write([article(1, language="fa", text="متن خبر", summary="خلاصه"), article(2, text="Body")])
+    persian, unknown = (o["source"] for o in client.operations)
+    assert (persian["title"], persian["title_fa"], persian["summary_fa"], persian["text_fa"]) == ("t1", "t1", "خلاصه", "متن خبر")
+    assert "text" not in persian and not {"title_en", "text_en", "title_std"} & set(persian)
+    assert (unknown["title_std"], unknown["text_std"]) == ("t2", "Body")  # no language yet: the standard analysis

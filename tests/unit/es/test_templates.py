@@ -9,17 +9,25 @@ from newsmon.schemas.article import Article, Story
 
 from newsmon.es import RoutingError
 from newsmon.es.templates import (
+    ANALYSED_FIELDS,
+    SUFFIXES,
     TemplateNames,
+    analysed_copy,
+    analysis_suffix,
     articles_template,
     expired_indices,
     index_for,
     load_template,
+    missing_properties,
     month_of,
     priority,
     stories_template,
 )
 
-ARTICLE_PROPERTIES = load_template("news-articles-mappings.component.json")["template"]["mappings"]["properties"]
+ARTICLE_MAPPINGS = load_template("news-articles-mappings.component.json")["template"]["mappings"]
+ARTICLE_PROPERTIES = ARTICLE_MAPPINGS["properties"]
+ANALYZERS = load_template("news-articles-analysis.component.json")["template"]["settings"]["analysis"]["analyzer"]
+PER_LANGUAGE = {f"{name}_{suffix}" for name in ANALYSED_FIELDS for suffix in SUFFIXES}
 STORY_PROPERTIES = load_template("news-stories-mappings.component.json")["template"]["mappings"]["properties"]
 
 
@@ -72,8 +80,8 @@ def test_templates_take_their_names_from_settings() -> None:
     assert stories["composed_of"] == ["t1-articles-analysis", "t1-stories-mappings"]
 
 
-def test_every_article_field_is_mapped_and_indexed_is_added() -> None:
-    assert set(ARTICLE_PROPERTIES) == set(Article.__struct_fields__) | {"indexed"}
+def test_every_article_field_is_mapped_and_indexed_and_the_per_language_fields_are_added() -> None:
+    assert set(ARTICLE_PROPERTIES) == set(Article.__struct_fields__) | {"indexed"} | PER_LANGUAGE
 
 
 def test_every_story_field_is_mapped() -> None:
@@ -87,11 +95,55 @@ def test_mapping_types_follow_the_issue() -> None:
     for name in ("published", "fetched", "processed", "indexed"):
         assert types[name] == "date", name
     assert types["is_duplicate"] == types["replay"] == "boolean"
-    for name in ("title", "summary", "text"):
-        spec = ARTICLE_PROPERTIES[name]
-        assert spec["analyzer"] == "news_english"
-        assert {sub: f["analyzer"] for sub, f in spec["fields"].items()} == {"ru": "news_russian", "fa": "news_persian"}
+    for name in ("declared_language", "body_source", "body_reason", "story_id"):
+        assert types[name] == "keyword", name
+    for name in ANALYSED_FIELDS:  # kept as written, analysed only in the per-language fields
+        assert ARTICLE_PROPERTIES[name] == {"type": "text", "index": False}, name
     assert STORY_PROPERTIES["copies"]["type"] == STORY_PROPERTIES["source_count"]["type"] == "integer"
+
+
+def test_each_text_is_analysed_once_in_its_languages_field() -> None:
+    expected = {"en": "news_english", "ru": "news_russian", "fa": "news_persian_parts", "ar": "news_arabic",
+                "tr": "news_turkish", "std": "news_standard"}
+    for name in ANALYSED_FIELDS:
+        for suffix, analyzer in expected.items():
+            spec = ARTICLE_PROPERTIES[f"{name}_{suffix}"]
+            assert spec["type"] == "text" and spec["analyzer"] == analyzer and "fields" not in spec
+            assert spec.get("search_analyzer", analyzer) in ANALYZERS
+    assert ARTICLE_PROPERTIES["text_fa"]["search_analyzer"] == "news_persian"  # joined parts are indexed, not searched
+    assert set(ARTICLE_MAPPINGS["_source"]["excludes"]) == {"title_*", "summary_*"}  # shown from title/summary
+
+
+def test_the_analyzers_fold_their_scripts_letter_forms() -> None:
+    char_filters = load_template("news-articles-analysis.component.json")["template"]["settings"]["analysis"]["char_filter"]
+    arabic = dict(m.split("=>") for m in char_filters["ar_letters"]["mappings"])
+    persian = dict(m.split("=>") for m in char_filters["fa_letters"]["mappings"])
+    assert {arabic[f] for f in ("\\u0622", "\\u0623", "\\u0625", "\\u0671")} == {"\\u0627"}  # alef with hamza/madda/wasla
+    assert arabic["\\u0640"] == "" and arabic["\\u064E"] == ""  # tatweel and diacritics dropped
+    assert persian["\\u064A"] == persian["\\u0649"] == "\\u06CC" and persian["\\u0643"] == "\\u06A9"
+    assert ANALYZERS["news_persian"]["char_filter"][0] == "fa_zwnj_to_space"
+    assert ANALYZERS["news_persian_joined"]["char_filter"][0] == "fa_zwnj_removed"
+    assert "decimal_digit" in ANALYZERS["news_arabic"]["filter"] and "decimal_digit" in ANALYZERS["news_persian"]["filter"]
+
+
+@pytest.mark.parametrize(("language", "suffix"), [("en", "en"), ("RU", "ru"), ("fa", "fa"), ("ar", "ar"), ("tr", "tr"),
+                                                   ("pt-BR", "std"), ("az", "std"), ("uk", "std"), ("", "std")])
+def test_the_analysis_field_follows_the_language(language: str, suffix: str) -> None:
+    assert analysis_suffix(language) == suffix
+
+
+def test_the_document_carries_each_text_once_per_analysis() -> None:
+    document = {"id": "x", "title": "عنوان", "summary": "ملخص", "text": "نص المقال", "language": "ar"}
+    copy = analysed_copy(document, "ar")
+    assert copy == {"id": "x", "title": "عنوان", "summary": "ملخص", "language": "ar",
+                    "title_ar": "عنوان", "summary_ar": "ملخص", "text_ar": "نص المقال"}
+    assert analysed_copy({"id": "y", "title": "Buschehr"}, "de") == {"id": "y", "title": "Buschehr", "title_std": "Buschehr"}
+    assert document["text"] == "نص المقال"  # the input is not changed
+
+
+def test_older_months_get_new_fields_but_keep_their_own() -> None:
+    wanted = {"title": {"type": "text", "index": False}, "title_en": {"type": "text"}}
+    assert missing_properties(wanted, {"title": {"type": "text", "analyzer": "news_english"}}) == {"title_en": {"type": "text"}}
 
 
 def test_mappings_are_strict() -> None:
@@ -101,8 +153,9 @@ def test_mappings_are_strict() -> None:
 
 def test_a_fully_filled_article_encodes_to_mapped_fields_only() -> None:
     article = Article(id="x", url="https://e/1", title="t", published="2025-11-08T10:00:00Z", topics=["bushehr"],
-                      duplicate_of="y", is_duplicate=True, authors=["A"], matched_rules=["bushehr:name"])
-    assert set(msgspec.to_builtins(article)) <= set(ARTICLE_PROPERTIES)
+                      duplicate_of="y", is_duplicate=True, authors=["A"], matched_rules=["bushehr:name"], text="body",
+                      language="fa", body_source="teaser", body_reason="http-429", story_id="s")
+    assert set(analysed_copy(msgspec.to_builtins(article), article.language)) <= set(ARTICLE_PROPERTIES)
 
 
 class Recorder:
@@ -114,9 +167,15 @@ class Recorder:
     def __getattr__(self, name: str) -> "Recorder":
         return Recorder(f"{self.path}.{name}".lstrip("."), self.calls)
 
-    def __call__(self, **kwargs: object) -> bool:
+    def __call__(self, **kwargs: object) -> object:
         self.calls.append((self.path, kwargs))
+        if self.path == "indices.get_mapping":
+            return Mappings()
         return False  # indices.exists -> False: create
+
+
+class Mappings:
+    body: dict = {}  # indices.get_mapping: no older index behind the alias
 
 
 def test_with_ilm_the_policy_is_installed_and_new_months_use_it(caplog) -> None:
