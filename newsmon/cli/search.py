@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from newsmon.es.client import make_client
-from newsmon.es.search import Hit, SearchError, SearchQuery, search
+from newsmon.es.search import Hit, SearchError, SearchQuery, search, search_stories, story_line
 from newsmon.log import kv
 from newsmon.settings import Settings
 
@@ -36,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--since", help="only articles newer than this: 30m, 12h, 7d, 2w or a date")
     parser.add_argument("--limit", type=int, default=20, help="how many articles to show (default 20)")
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    parser.add_argument("--by-story", action="store_true",
+                        help="one line per event (story) with its outlets and languages: also reported by ...")
     parser.set_defaults(func=run)
 
 
@@ -62,6 +64,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         since=args.since,
         limit=args.limit,
     )
+    if args.by_story:
+        return run_by_story(query, args.json, settings)
     try:
         total, hits = search(make_client(settings), settings.index_alias, query)
     except SearchError as exc:
@@ -74,4 +78,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.flush()
     else:
         render_table(hits, total, Console(highlight=False))
+    return 0
+
+
+def run_by_story(query: SearchQuery, as_json: bool, settings: Settings) -> int:
+    try:
+        total, stories = search_stories(make_client(settings), settings.index_alias, settings.stories_index, query)
+    except SearchError as exc:
+        print(f"newsmon search: {exc}", file=sys.stderr)
+        return 2
+    log.info(kv(event="search-by-story", total=total, shown=len(stories)))
+    console = Console(highlight=False)
+    for story in stories:
+        if as_json:
+            sys.stdout.buffer.write(msgspec.json.encode(story) + b"\n")
+        else:
+            console.print(Text(safe(story_line(story))), soft_wrap=True)
+    sys.stdout.flush()
     return 0

@@ -20,7 +20,7 @@ from elasticsearch import ApiError, Elasticsearch
 from newsmon.core.times import now_iso_ms
 from newsmon.es import IndexingUnavailable, RoutingError
 from newsmon.es.bulk import ES_BULK_RETRY, Action, BulkOutcome, BulkSender, Failure, chunks
-from newsmon.es.templates import ensure_templates, index_for
+from newsmon.es.templates import analysed_copy, ensure_templates, index_for
 from newsmon.log import kv
 from newsmon.retry import RetryPolicy, is_transient
 from newsmon.schemas.article import Article, Story
@@ -170,7 +170,7 @@ class ElasticsearchSink:
         actions.append(action)
 
     def _article_action(self, article: Article, indexed_at: str) -> Action:
-        document = document_of(article)
+        document = analysed_copy(document_of(article), article.language)
         document["indexed"] = indexed_at
         index = article_index(article, self.settings.index_alias)
         return Action(action_lines("index", index, article.id, ENCODER.encode(document)), article)
