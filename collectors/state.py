@@ -5,6 +5,7 @@ already published (so a restart does not re-publish the whole feed), and the bac
 of failing feeds. The validators and seen ids are advanced only after the broker has
 acknowledged a fetch's articles, so a crash in between re-sends rather than loses items.
 The file is rewritten atomically (temp file + fsync + rename): a crash never leaves half a file.
+It is private: 0600 in a 0700 data folder (it names every feed, with any credentials in their URLs).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from newsmon.collectors.archive import private_folder
 from newsmon.log import kv
 
 log = logging.getLogger(__name__)
@@ -99,17 +101,23 @@ class StateStore:
         return self.feeds.setdefault(url, FeedState())
 
     def save(self) -> None:
+        """Write every feed's state; raises OSError (a full or read-only disk) with the file unchanged."""
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         payload = json.dumps({url: asdict(state) for url, state in self.feeds.items()}, ensure_ascii=False)
-        handle, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".state-", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(payload)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_durably(self.path, payload.encode("utf-8"))
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """Replace `path` by `data`: a 0600 temporary file (mkstemp), fsync, rename, in a 0700 folder."""
+    private_folder(path.parent)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".state-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
