@@ -42,8 +42,14 @@ DEFAULT_MIN_WORDS = 150
 MIN_PAGE_WORDS = 20  # fewer words than this is no article (an error page, a gallery, a video)
 PAYWALL_WORDS = 150  # a gated page shows at most a lead of about this length
 MAX_PARSED_BYTES = 4_000_000  # a bigger page is cut here: articles sit in the first megabytes
+LAYOUT_CELL_WORDS = 80  # a table cell with this many words is page layout, not data
+RIGHTS_AFTER_WORDS = 50  # a rights notice after this many words of text closes the article
 JSON_LD_COVERAGE = 0.8  # articleBody is whole if it has at least this share of the extracted words
 
+TRAFILATURA_OPTIONS = {  # measured on the dev set (docs/collectors.md, "Article pages")
+    "include_comments": False, "include_tables": True, "deduplicate": False,
+    "favor_precision": False, "favor_recall": False, "no_fallback": False, "with_metadata": False,
+}
 ARTICLE_TYPES = frozenset({
     "Article", "NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle", "OpinionNewsArticle",
     "BackgroundNewsArticle", "ReviewNewsArticle", "BlogPosting", "LiveBlogPosting", "Report",
@@ -60,7 +66,18 @@ _TRUNCATED_END = re.compile(r"(\.\.\.|…|\[\s*…?\s*\]|read more|continue read
 _TITLE_SEPARATORS = re.compile(r"\s+[|–—:·•»-]{1,2}\s+")
 _PAYWALL_MARK = re.compile(r"paywall|pay-wall|piano-|subscriber-only|premium-(content|article|gate)|meter(ed)?-?wall"
                            r"|regwall|article-gate|subscribe-(wall|gate)", re.IGNORECASE)
+_GENERIC_LABELS = frozenset({"www", "m", "amp", "mobile", "en", "ru", "fa", "ar", "news", "co", "com", "org", "net", "example"})
+_RIGHTS_RESERVED = re.compile(r"all rights reserved|все права защищены|کلیه حقوق|تمامی حقوق|جميع الحقوق محفوظة|حقوق النشر محفوظة",
+                              re.IGNORECASE)
+_NO_LETTERS = re.compile(r"^[\W\d_]*$")
+_LEAD_TAGS = frozenset({"p", "div", "span", "h2", "h3", "strong", "section"})
+_BLOCK_TAGS = frozenset({"p", "div", "ul", "ol", "nav", "form", "table", "h1", "h2", "h3", "article", "section"})
 _WORD = re.compile(r"\w+")
+# trafilatura drops every non-printable character, and with them the zero-width (non-)joiners
+# Persian spelling needs inside words (می‌شود); they cross the extractor as two printable
+# letters no news text uses, and are put back in every field of the Page.
+_JOINERS_KEPT = str.maketrans({"\u200c": "\u02ac", "\u200d": "\u02ad"})
+_JOINERS_BACK = str.maketrans({"\u02ac": "\u200c", "\u02ad": "\u200d"})
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")  # lxml refuses str input that declares an encoding
 
 
@@ -86,12 +103,14 @@ def extract_page(body: bytes, url: str, content_type: str = "") -> Page:
     except PageSkipped as skipped:
         return Page(reason=str(skipped))
     facts = page_facts(tree, url)
-    text = article_text(tree, url, facts.body)
+    text = article_text(tree, url, facts).translate(_JOINERS_BACK)
+    title = facts.title.translate(_JOINERS_BACK)
     if facts.gated and word_count(text) < PAYWALL_WORDS:
-        return Page(title=facts.title, canonical_url=facts.canonical_url, reason=PAYWALL)
+        return Page(title=title, canonical_url=facts.canonical_url, reason=PAYWALL)
     if word_count(text) < MIN_PAGE_WORDS:
-        return Page(title=facts.title, canonical_url=facts.canonical_url, reason=EXTRACTION_EMPTY)
-    return Page(text, facts.title, facts.authors, facts.published, facts.canonical_url, facts.language)
+        return Page(title=title, canonical_url=facts.canonical_url, reason=EXTRACTION_EMPTY)
+    authors = tuple(author.translate(_JOINERS_BACK) for author in facts.authors)
+    return Page(text, title, authors, facts.published, facts.canonical_url, facts.language)
 
 
 # --- decoding and parsing ---------------------------------------------------------------
@@ -101,6 +120,7 @@ def parse_html(body: bytes, content_type: str = "") -> etree._Element:
     if not looks_like_html(body, content_type):
         raise PageSkipped(NOT_HTML)
     text = _XML_DECLARATION.sub("", decode_html(body[:MAX_PARSED_BYTES], content_type), count=1)
+    text = text.translate(_JOINERS_KEPT) if "\u200c" in text or "\u200d" in text else text
     try:
         tree = lxml.html.document_fromstring(text)
     except (etree.ParserError, ValueError):
@@ -156,6 +176,8 @@ class Facts:
     canonical_url: str
     language: str
     body: str  # JSON-LD articleBody, plain text, "" if none
+    word_count: int  # JSON-LD wordCount, 0 if none
+    description: str  # meta / og description: often the lead paragraph
     gated: bool  # the page says its article is behind a paywall
 
 
@@ -179,6 +201,8 @@ def page_facts(tree: etree._Element, url: str) -> Facts:
         canonical_url=canonical_url(tree, url, meta, ld),
         language=language if re.fullmatch(r"[a-z]{2,3}", language) else "",
         body=html_to_text(_text(ld.get("articleBody"))),
+        word_count=_number(ld.get("wordCount")),
+        description=meta.get("description", "") or meta.get("og:description", "") or _text(ld.get("description")),
         gated=_false(ld.get("isAccessibleForFree")) or has_paywall_mark(tree),
     )
 
@@ -257,7 +281,8 @@ def strip_site_name(title: str, site: str, url: str) -> str:
     parts = _TITLE_SEPARATORS.split(title)
     if len(parts) < 2:
         return title
-    names = {_letters(site), _letters((urlsplit(url).hostname or "").removeprefix("www.").rsplit(".", 1)[0])} - {""}
+    names = {_letters(site)} | {_letters(label) for label in site_labels(url)}
+    names = {name for name in names if len(name) >= 4}
     if _names_site(parts[-1], names):
         return title[: title.rfind(parts[-1])].rstrip(" |–—:·•»-")
     if _names_site(parts[0], names):
@@ -265,9 +290,15 @@ def strip_site_name(title: str, site: str, url: str) -> str:
     return title
 
 
+def site_labels(url: str) -> list[str]:
+    """The host's distinctive labels: 'www.tehrantimes.com' -> ['tehrantimes']."""
+    labels = (urlsplit(url).hostname or "").split(".")[:-1]
+    return [label for label in labels if label not in _GENERIC_LABELS]
+
+
 def _names_site(segment: str, names: set[str]) -> bool:
     letters = _letters(segment)
-    return bool(letters) and any(letters == name or letters in name or name in letters for name in names)
+    return len(letters) >= 3 and any(letters == name or letters in name or name in letters for name in names)
 
 
 def has_paywall_mark(tree: etree._Element) -> bool:
@@ -277,19 +308,86 @@ def has_paywall_mark(tree: etree._Element) -> bool:
 
 # --- the text -----------------------------------------------------------------------------
 
-def article_text(tree: etree._Element, url: str, ld_body: str) -> str:
-    """JSON-LD articleBody when whole, else trafilatura's main text."""
+def article_text(tree: etree._Element, url: str, facts: Facts) -> str:
+    """JSON-LD articleBody when whole, else trafilatura's main text with its lead put back and
+    the title and byline it repeats taken off."""
+    lead = lead_paragraph(tree, facts.description)
+    unwrap_layout_tables(tree)
     extracted = trafilatura_text(tree, url)
-    if ld_body and not _TRUNCATED_END.search(ld_body) and word_count(ld_body) >= JSON_LD_COVERAGE * word_count(extracted):
-        return ld_body
-    return extracted
+    if whole_body(facts.body, extracted, facts.word_count):
+        return facts.body
+    if lead and lead not in extracted:
+        extracted = f"{lead}\n{extracted}"
+    return without_trailing_boilerplate(without_heading_lines(extracted, facts.title, facts.authors))
+
+
+def whole_body(ld_body: str, extracted: str, declared_words: int) -> bool:
+    """A JSON-LD articleBody is the article unless it ends cut ("…", "read more") or is clearly
+    shorter than the page's text or than its own declared wordCount."""
+    words = word_count(ld_body)
+    return bool(ld_body) and not _TRUNCATED_END.search(ld_body) and words >= JSON_LD_COVERAGE * max(
+        word_count(extracted), declared_words)
+
+
+def lead_paragraph(tree: etree._Element, description: str) -> str:
+    """The page's own lead: a body element whose whole text is the meta description (the
+    standfirst agencies print above the article, which extractors tend to leave out)."""
+    wanted = " ".join(description.split())
+    if word_count(wanted) < 8 or _TRUNCATED_END.search(wanted):
+        return ""
+    for element in tree.iterfind(".//body//*"):
+        if element.tag in _LEAD_TAGS and " ".join("".join(element.itertext()).split()) == wanted:
+            return wanted
+    return ""
+
+
+def unwrap_layout_tables(tree: etree._Element) -> None:
+    """Tables used for page layout (old CMSs) become plain blocks, so the extractor looks for the
+    article inside their cells instead of keeping or dropping the whole page as one table."""
+    for table in [t for t in tree.iter("table") if is_layout_table(t)]:
+        for element in [table, *table.iterchildren("tbody", "thead", "tfoot")]:
+            element.tag = "div"
+        for row in table.iter("tr"):
+            row.tag = "div"
+        for cell in [c for c in table.iter("td", "th") if c.getparent() is not None and c.getparent().tag == "div"]:
+            cell.tag = "div"
+
+
+def is_layout_table(table: etree._Element) -> bool:
+    """Readability's test, simplified: presentation role, a nested table, or a cell holding a
+    text's worth of words or block markup; never a table with a caption or header cells."""
+    if (table.get("role") or "").lower() == "presentation":
+        return True
+    if table.find(".//caption") is not None or table.find(".//th") is not None:
+        return False
+    if table.find(".//table") is not None:
+        return True
+    return any(word_count(" ".join(cell.itertext())) >= LAYOUT_CELL_WORDS or cell.find("br") is not None
+               or any(child.tag in _BLOCK_TAGS for child in cell) for cell in table.iter("td"))
+
+
+def without_heading_lines(text: str, title: str, authors: tuple[str, ...]) -> str:
+    """Leading lines that only repeat the headline, the byline or a date are not the article."""
+    repeats = {_letters(title)} | {_letters(a) for a in authors} | {_letters(f"by {a}") for a in authors}
+    lines = text.split("\n")
+    while lines and (_letters(lines[0]) in repeats - {""} or _NO_LETTERS.match(lines[0])):
+        lines.pop(0)
+    return "\n".join(lines)
+
+
+def without_trailing_boilerplate(text: str) -> str:
+    """A rights notice after the first paragraphs ends the article (old CMSs print it, and the
+    related links after it, inside the article's own cell)."""
+    lines, words = text.split("\n"), 0
+    for index, line in enumerate(lines):
+        if words >= RIGHTS_AFTER_WORDS and word_count(line) < 30 and _RIGHTS_RESERVED.search(line):
+            return "\n".join(lines[:index])
+        words += word_count(line)
+    return text
 
 
 def trafilatura_text(tree: etree._Element, url: str) -> str:
-    document = trafilatura.bare_extraction(
-        tree, url=url, include_comments=False, include_tables=True, deduplicate=False,
-        favor_precision=False, favor_recall=False, with_metadata=False,
-    )
+    document = trafilatura.bare_extraction(tree, url=url, **TRAFILATURA_OPTIONS)
     return (document.text or "") if document is not None else ""
 
 
@@ -354,6 +452,13 @@ def _text(value: Any) -> str:
     if isinstance(value, dict):
         value = value.get("name") or value.get("@value") or ""
     return " ".join(str(value).split()) if isinstance(value, str | int | float) else ""
+
+
+def _number(value: Any) -> int:
+    try:
+        return max(0, int(str(value).strip()))
+    except ValueError:
+        return 0
 
 
 def _false(value: Any) -> bool:
