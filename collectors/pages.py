@@ -83,7 +83,7 @@ BACKOFF_STATUSES = frozenset({429, 503})
 DEFAULT_BACKOFF_SECONDS = 60.0  # a 429 that names no Retry-After
 PAGE_ATTEMPTS = 2  # a page answered 429/503 is asked once more after the backoff
 
-Publish = Callable[[str, Article], Awaitable[None]]  # (feed URL, article)
+Publish = Callable[[str, Article, bool], Awaitable[None]]  # (feed URL, article, last of that feed's waiting)
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -249,10 +249,11 @@ class PageStage:
             host.stats.pages += 1
         else:
             host.stats.teasers[article.body_reason] += 1
+        waiting = self._pending.get(feed, set())
         try:
-            await self.publish(feed, article)
+            await self.publish(feed, article, not waiting - {article.id})
         finally:
-            self._pending.get(feed, set()).discard(article.id)
+            waiting.discard(article.id)
 
     async def _page_article(self, feed: str, host: Host, article: Article, deadline: float) -> Article:
         agent = self.settings.user_agent

@@ -4,6 +4,10 @@ What must survive: the validators for conditional GET (ETag, Last-Modified), the
 already published (so a restart does not re-publish the whole feed), and the backoff
 of failing feeds. The validators and seen ids are advanced only after the broker has
 acknowledged a fetch's articles, so a crash in between re-sends rather than loses items.
+An article waiting for its linked page (collectors/pages.py) is published later: it is kept
+out of `seen` until then, and the feed's validators are held back (`hold_validators`)
+until the last waiting article is published, so a crash meanwhile fetches the feed whole
+again and hands the article over anew.
 The file is rewritten atomically (temp file + fsync + rename): a crash never leaves half a file.
 It is private: 0600 in a 0700 data folder (it names every feed, with any credentials in their URLs).
 """
@@ -37,6 +41,10 @@ class FeedState:
     next_fetch: float = 0.0  # epoch seconds; the feed is skipped before this
     last_error: str = ""
     last_success: float = 0.0
+    # Validators of a fetch whose articles still wait for their page: they replace etag and
+    # last_modified once the last of those articles is published (`release_validators`).
+    held_etag: str | None = None
+    held_last_modified: str | None = None
 
     def due(self, now: float) -> bool:
         return now >= self.next_fetch
@@ -49,13 +57,27 @@ class FeedState:
         """Commit a fetch whose articles are all acknowledged; ids still in the feed stay remembered."""
         self.etag = etag or self.etag
         self.last_modified = last_modified or self.last_modified
-        current = list(dict.fromkeys(ids))
-        keep = set(current)
-        self.seen = ([item for item in self.seen if item not in keep] + current)[-MAX_SEEN_PER_FEED:]
+        self.remember(ids)
         self.errors = 0
         self.next_fetch = 0.0
         self.last_error = ""
         self.last_success = now
+
+    def remember(self, ids: list[str]) -> None:
+        """Mark `ids` published, most recent last (also for articles published after their page)."""
+        current = list(dict.fromkeys(ids))
+        keep = set(current)
+        self.seen = ([item for item in self.seen if item not in keep] + current)[-MAX_SEEN_PER_FEED:]
+
+    def hold_validators(self, etag: str | None, last_modified: str | None) -> None:
+        self.held_etag, self.held_last_modified = etag, last_modified
+
+    def release_validators(self, advance: bool) -> None:
+        """The waiting articles are published (`advance`) or one failed: apply or forget the held validators."""
+        if advance:
+            self.etag = self.held_etag or self.etag
+            self.last_modified = self.held_last_modified or self.last_modified
+        self.held_etag = self.held_last_modified = None
 
     def record_not_modified(self, now: float) -> None:
         self.errors = 0

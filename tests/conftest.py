@@ -5,6 +5,7 @@ is safely shared by every test of a worker.
 """
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,10 @@ from newsmon.embedded import Server, free_port, noida, tansu
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "tests" / "fixtures" / "dedupe" / "seeds"  # copies of ../shared/seeds: tests run on any checkout
 FIXTURES = REPO / "tests" / "fixtures"
+
+# The test feeds link to real outlets' pages: no test fetches a linked page unless it asks
+# (full_text="auto" and a loopback site, as tests/integration/test_news_site.py does).
+os.environ.setdefault("NEWSMON_FULL_TEXT", "never")
 
 
 @dataclass(frozen=True)

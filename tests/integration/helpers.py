@@ -76,6 +76,7 @@ def running_up(data_dir: Path, *args: str, **env_overrides: str) -> Iterator[Run
         NEWSMON_WEB_PORT=str(web_port),
         **env_overrides,
     )
+    env.setdefault("NEWSMON_FULL_TEXT", "never")  # the test feeds link to real outlets' pages
     stack = RunningStack(
         process=newsmon("up", "--data-dir", str(data_dir), *args, env=env,
                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),

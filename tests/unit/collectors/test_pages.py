@@ -24,9 +24,12 @@ from newsmon.collectors.pages import (
     backoff_seconds,
     reason_for,
 )
+from newsmon.collectors.run import collect_once, publish_page
+from newsmon.collectors.state import StateStore
 from newsmon.schemas.article import Article
 
 from newsmon.settings import Settings
+from tests.unit.collectors.conftest import static
 
 FEED = "http://127.0.0.1:9/rss"
 WORDS = ("Negotiators from both capitals met again on Thursday to discuss the reactor fuel schedule, "
@@ -125,7 +128,7 @@ def settings(tmp_path: Path) -> Settings:
 def run_stage(settings, site, clock, articles):
     published: list[Article] = []
 
-    async def publish(feed: str, done: Article) -> None:
+    async def publish(feed: str, done: Article, last: bool) -> None:
         published.append(done)
 
     async def go():
@@ -275,3 +278,73 @@ def test_fetched_pages_are_archived_when_archiving_is_on(settings, tmp_path):
     site = FakeSite(clock)
     run_stage(settings.model_copy(update={"archive": True}), site, clock, [article("a.test", 0)])
     assert archived_page(tmp_path, "http://a.test/news/0")[0] == ARTICLE_HTML
+
+
+# --- wired into the collection cycle (collectors/run.py) -----------------------------------
+
+def teaser_feed(base: str, *slugs: str) -> bytes:
+    items = "".join(f"<item><title>Story {s}</title><link>{base}/news/{s}</link><guid>{s}</guid>"
+                    f"<description>A teaser of one sentence.</description></item>" for s in slugs)
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'.encode()
+
+
+def page_settings(settings_fixture):
+    return settings_fixture.model_copy(update={"full_text": "auto", "page_host_interval_seconds": 0.05,
+                                               "archive": False})
+
+
+def test_collect_once_returns_after_the_pages_and_remembers_them_once_published(settings, feed_server):
+    base = feed_server.url("")
+    feed_server.routes["/rss"] = static(teaser_feed(base, "a", "b"), headers={"ETag": '"v1"'})
+    feed_server.routes["/news/a"] = static(ARTICLE_HTML, headers={"Content-Type": "text/html; charset=utf-8"})
+    sink: list[Article] = []
+
+    async def take(articles):
+        sink.extend(articles)
+
+    store = StateStore(None)
+    report = asyncio.run(collect_once(page_settings(settings), [feed_server.url("/rss")], take, store=store))
+    by_title = {a.title: a for a in sink}
+    assert report.new == 2 and set(by_title) == {"Story a", "Story b"}
+    assert by_title["Story a"].body_source == "page" and "reactor fuel schedule" in by_title["Story a"].content
+    assert (by_title["Story b"].body_source, by_title["Story b"].body_reason) == ("teaser", "http-404")
+    state = store.feed(feed_server.url("/rss"))
+    assert sorted(state.seen) == sorted(a.id for a in sink) and state.etag == '"v1"'
+    assert feed_server.hits("/robots.txt") == 1
+
+
+def test_an_article_waiting_for_its_page_is_not_seen_nor_handed_over_twice(settings, feed_server):
+    base = feed_server.url("")
+    feed_server.routes["/rss"] = static(teaser_feed(base, "a"), headers={"ETag": '"v1"'})
+    sink: list[Article] = []
+
+    async def take(articles):
+        sink.extend(articles)
+
+    class HeldSite(FakeSite):
+        release = None
+
+        async def get(self, url, *, origin, max_bytes=None):
+            if not url.endswith("/robots.txt"):
+                await self.release.wait()
+            return await super().get(url, origin=origin, max_bytes=max_bytes)
+
+    async def go():
+        settings_ = page_settings(settings)
+        store = StateStore(None)
+        site = HeldSite(FakeClock())
+        site.release = asyncio.Event()
+        stage = PageStage(settings_, site, publish_page(take, store))
+        feed = feed_server.url("/rss")
+        for _ in range(2):  # two polls while the page is held
+            await collect_once(settings_, [feed], take, store=store, pages=stage)
+        state = store.feed(feed)
+        during = (list(sink), set(state.seen), state.etag, stage.pending(feed))
+        site.release.set()
+        await stage.drain()
+        return during, store.feed(feed)
+
+    (published, seen, etag, pending), state = asyncio.run(go())
+    assert published == [] and seen == set() and etag is None and len(pending) == 1
+    assert [a.title for a in sink] == ["Story a"] and state.seen == [sink[0].id]
+    assert state.etag == '"v1"' and state.held_etag is None  # advanced with the last waiting article
