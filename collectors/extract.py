@@ -13,6 +13,7 @@ own copy of the text, free of boilerplate), else trafilatura's main-text extract
 from __future__ import annotations
 
 import codecs
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -41,7 +42,7 @@ MODES = ("auto", "always", "never")
 DEFAULT_MIN_WORDS = 150
 MIN_PAGE_WORDS = 20  # fewer words than this is no article (an error page, a gallery, a video)
 PAYWALL_WORDS = 150  # a gated page shows at most a lead of about this length
-MAX_PARSED_BYTES = 4_000_000  # a bigger page is cut here: articles sit in the first megabytes
+MAX_PARSED_BYTES = 1_000_000  # a bigger page is slimmed, then cut here (see `slim`)
 LAYOUT_CELL_WORDS = 80  # a table cell with this many words is page layout, not data
 RIGHTS_AFTER_WORDS = 50  # a rights notice after this many words of text closes the article
 JSON_LD_COVERAGE = 0.8  # articleBody is whole if it has at least this share of the extracted words
@@ -72,12 +73,16 @@ _RIGHTS_RESERVED = re.compile(r"all rights reserved|все права защищ
 _NO_LETTERS = re.compile(r"^[\W\d_]*$")
 _LEAD_TAGS = frozenset({"p", "div", "span", "h2", "h3", "strong", "section"})
 _BLOCK_TAGS = frozenset({"p", "div", "ul", "ol", "nav", "form", "table", "h1", "h2", "h3", "article", "section"})
+_MARKUP = re.compile(r"</?[a-zA-Z][^>]*>")
 _WORD = re.compile(r"\w+")
 # trafilatura drops every non-printable character, and with them the zero-width (non-)joiners
 # Persian spelling needs inside words (می‌شود); they cross the extractor as two printable
 # letters no news text uses, and are put back in every field of the Page.
 _JOINERS_KEPT = str.maketrans({"\u200c": "\u02ac", "\u200d": "\u02ad"})
 _JOINERS_BACK = str.maketrans({"\u02ac": "\u200c", "\u02ad": "\u200d"})
+_HEAVY_BLOCKS = re.compile(rb"<(?:script(?![^>]*ld\+json)[^>]*>.*?</script\s*|style[^>]*>.*?</style\s*|svg[^>]*>.*?</svg\s*"
+                           rb"|!--.*?--)>", re.IGNORECASE | re.DOTALL)
+_INLINE_DATA = re.compile(rb"""=\s*["']data:[^"']*["']""")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")  # lxml refuses str input that declares an encoding
 
 
@@ -119,13 +124,21 @@ def parse_html(body: bytes, content_type: str = "") -> etree._Element:
     """The page's element tree; raises PageSkipped(NOT_HTML) for PDFs, images, JSON, empty bodies."""
     if not looks_like_html(body, content_type):
         raise PageSkipped(NOT_HTML)
-    text = _XML_DECLARATION.sub("", decode_html(body[:MAX_PARSED_BYTES], content_type), count=1)
+    text = _XML_DECLARATION.sub("", decode_html(slim(body), content_type), count=1)
     text = text.translate(_JOINERS_KEPT) if "\u200c" in text or "\u200d" in text else text
     try:
         tree = lxml.html.document_fromstring(text)
     except (etree.ParserError, ValueError):
         raise PageSkipped(NOT_HTML) from None
     return tree
+
+
+def slim(body: bytes) -> bytes:
+    """A page over MAX_PARSED_BYTES without its scripts (JSON-LD kept), styles, SVG and comments,
+    then cut there: big pages are big with app state and inline images, not with article."""
+    if len(body) <= MAX_PARSED_BYTES:
+        return body
+    return _INLINE_DATA.sub(b'=""', _HEAVY_BLOCKS.sub(b"", body))[:MAX_PARSED_BYTES]
 
 
 def looks_like_html(body: bytes, content_type: str = "") -> bool:
@@ -200,7 +213,7 @@ def page_facts(tree: etree._Element, url: str) -> Facts:
         published=published,
         canonical_url=canonical_url(tree, url, meta, ld),
         language=language if re.fullmatch(r"[a-z]{2,3}", language) else "",
-        body=html_to_text(_text(ld.get("articleBody"))),
+        body=plain_body(ld.get("articleBody")),
         word_count=_number(ld.get("wordCount")),
         description=meta.get("description", "") or meta.get("og:description", "") or _text(ld.get("description")),
         gated=_false(ld.get("isAccessibleForFree")) or has_paywall_mark(tree),
@@ -239,6 +252,18 @@ def json_ld_nodes(data: Any) -> Iterator[dict[str, Any]]:
     elif isinstance(data, dict):
         yield data
         yield from json_ld_nodes(data.get("@graph", []))
+
+
+def plain_body(value: Any) -> str:
+    """JSON-LD articleBody as text, one paragraph a line: publishers put plain text (paragraphs
+    on lines) or HTML there."""
+    if isinstance(value, list):
+        value = "\n".join(item for item in value if isinstance(item, str))
+    if not isinstance(value, str):
+        return ""
+    if _MARKUP.search(value):
+        return html_to_text(value)
+    return "\n".join(" ".join(line.split()) for line in html.unescape(value).splitlines() if line.strip())
 
 
 def ld_authors(value: Any) -> tuple[str, ...]:
