@@ -171,6 +171,7 @@ class BreakingVolume:
         factor: float = 3.0,
         min_articles: int = 5,
         alert_replays: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if window_minutes % bucket_minutes or (baseline_hours * 60) % window_minutes:
             raise ValueError("window must be a whole number of buckets, baseline of windows")
@@ -182,12 +183,15 @@ class BreakingVolume:
         self.factor = factor
         self.min_articles = min_articles
         self.alert_replays = alert_replays
+        self.clock = clock
 
     def observe(self, topic: str, when: str | float, *, replay: bool = False) -> Burst | None:
-        """Count one article of `topic` at event time `when`; a Burst if this starts one."""
+        """Count one article of `topic` at event time `when`, capped at processing time (a feed
+        whose clock runs ahead must not move the window past the present and hide real bursts);
+        a Burst if this starts one."""
         if replay and not self.alert_replays:
             return None
-        bucket = int(event_seconds(when) // self.bucket_seconds)
+        bucket = int(min(event_seconds(when), self.clock()) // self.bucket_seconds)
         last = self.state.get(f"{topic}:last")
         if last is not None and bucket <= last - self.span:
             return None  # older than anything we still keep

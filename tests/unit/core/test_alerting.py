@@ -221,3 +221,11 @@ def test_a_batch_is_planned_as_if_each_article_were_recorded_before_the_next() -
     assert alerter.plan_all(batch) == expected == [
         [("snapback", True)], [("snapback", False), ("bushehr", True)], [], [("bushehr", True)]]
     assert alerter.state == {}  # planning writes nothing; `record` does, after the alerts are acknowledged
+
+
+def test_an_article_dated_in_the_future_cannot_move_the_window_past_the_present():
+    now = T0 + 24 * HOUR
+    volume = BreakingVolume({}, window_minutes=60, min_articles=5, clock=lambda: now)
+    assert volume.observe("bushehr", now + 6 * HOUR) is None  # a feed whose clock is six hours ahead
+    bursts = [b for i in range(5) if (b := volume.observe("bushehr", now - 10 * MINUTE + i * MINUTE))]
+    assert [b.topic for b in bursts] == ["bushehr"], "the real burst of the last hour still alerts"
