@@ -153,10 +153,12 @@ class RuleSet:
     def tag(self, title: str, text: str, language: str = "") -> list[TopicMatch]:
         """One match per topic found: the first of its rules, in file order, that fires.
 
-        `language` ("en", "ru", "fa" or "" for unknown) only selects text normalisation;
-        every language's terms are always looked for, so a mislabelled article still tags.
+        Terms of every language are always looked for, so an article identified as a close
+        language (Azerbaijani text as Turkish, Ukrainian as Russian) or mislabelled still tags;
+        `language` (ISO 639-1, or "" for unknown) only names the rule that fired when a string is
+        a term in several languages (بوشهر is Persian and Arabic).
         """
-        b = prepare(title, text, language)
+        b = prepare(title, text)
         matches = self._scanner.matches(b)
         if not matches:
             return []
@@ -164,7 +166,7 @@ class RuleSet:
         possible = [rule for rule in self._rules if rule.possible(present)]
         if not possible:
             return []
-        hits = self._scanner.hits(b, matches, set().union(*(rule.positional for rule in possible)))
+        hits = self._scanner.hits(b, matches, set().union(*(rule.positional for rule in possible)), language)
         context = _Context(self._context, b)
         found: dict[str, TopicMatch] = {}
         for rule in possible:

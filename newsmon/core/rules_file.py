@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from newsmon.core.rules_terms import Term, TermSyntaxError, parse_term
+from newsmon.core.rules_terms import Term, TermSyntaxError, parse_term, surface_forms
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _NAME = re.compile(r"^[a-z0-9_]+$")
@@ -155,6 +155,7 @@ class _Reader:
                 raise self.fail(node, where, f"term {text!r} is not a string")
             try:
                 term = parse_term(str(text))
+                surface_forms(term, lang)  # refuses a term that would expand past MAX_FORMS keys
             except TermSyntaxError as exc:
                 raise self.fail(node, where, str(exc)) from exc
             self.out.terms.append(TermSpec(qualified, lang, str(text), term))

@@ -29,11 +29,11 @@ class Scanner:
         payloads: dict[bytes, set[tuple[int, str, bool]]] = defaultdict(set)
         for spec in terms:
             entry = (list_index[spec.list_name], spec.language, spec.term.stem)
-            for form in surface_forms(spec.term):
+            for form in surface_forms(spec.term, spec.language):
                 payloads[form.encode()].add(entry)
         keys = sorted(payloads)
         self.size = len(keys)
-        self.payloads = [tuple(payloads[k]) for k in keys]
+        self.payloads = [tuple(sorted(payloads[k])) for k in keys]
         self.lists_of = [frozenset(list_id for list_id, _, _ in payloads[k]) for k in keys]
         self.automaton = (
             ahocorasick_rs.BytesAhoCorasick(keys, implementation=ahocorasick_rs.Implementation.DFA) if keys else None
@@ -61,8 +61,13 @@ class Scanner:
                 return True
         return False
 
-    def hits(self, b: bytes, matches: list[tuple[int, int, int]], needed: set[int]) -> dict[int, list[Hit]]:
-        """Whole-word hits of the `needed` term lists, keyed by list index, sorted by offset."""
+    def hits(
+        self, b: bytes, matches: list[tuple[int, int, int]], needed: set[int], language: str = ""
+    ) -> dict[int, list[Hit]]:
+        """Whole-word hits of the `needed` term lists, keyed by list index, sorted by offset.
+
+        A string several languages spell alike (بوشهر in Persian and Arabic) is one hit, in the
+        article's `language` when that is one of them."""
         found: dict[int, list[Hit]] = {}
         n = len(b)
         lists_of, payloads, kind = self.lists_of, self.payloads, _BYTE_KIND
@@ -72,9 +77,17 @@ class Scanner:
             if lo and (k := kind[b[lo - 1]]) and (k == 1 or _word_before(b, lo)):
                 continue
             open_end = hi < n and (k := kind[b[hi]]) != 0 and (k == 1 or _word_at(b, hi))
-            for list_id, language, stem in payloads[index]:
+            entries = payloads[index]
+            if len(entries) == 1:
+                list_id, term_language, stem = entries[0]
                 if (stem or not open_end) and list_id in needed:
-                    found.setdefault(list_id, []).append((lo, language))
+                    found.setdefault(list_id, []).append((lo, term_language))
+                continue
+            taken: set[int] = set()
+            for list_id, term_language, stem in sorted(entries, key=lambda entry: entry[1] != language):
+                if (stem or not open_end) and list_id in needed and list_id not in taken:
+                    taken.add(list_id)
+                    found.setdefault(list_id, []).append((lo, term_language))
         for positions in found.values():
             positions.sort()
         return found

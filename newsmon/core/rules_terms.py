@@ -8,17 +8,26 @@ only the few cheap fixes that cannot be expanded (ё, diacritics, tatweel, invis
 each gated by a fast substring test.
 
 Term syntax (documented for authors in schemas/topics.yaml and docs/tagging.md):
-  words separated by spaces  -> whitespace (or a Persian zero-width non-joiner) between them
+  words separated by spaces  -> whitespace between them; in Arabic script (Persian, Urdu) a
+                                space, a zero-width non-joiner or nothing: می شود = می‌شود = میشود
   word-word                  -> any hyphen or dash, with or without spaces, or just a space
   trailing *                 -> the last word is a stem: Бушер* matches Бушера, Бушерской
   a word in lower case       -> case-insensitive (lower, Title and UPPER forms of that word)
   a word with a capital      -> that exact case only (UN, E3, INSTC, АЭС)
+Per language: Turkish/Azerbaijani terms get the dotted capital (iran -> İran, İRAN); Arabic terms
+get the attached prefixes (the article ال, و ب ل ف, and their combinations) on their first word;
+Arabic-script terms get hamza/alef, ta marbuta and final yeh variants.
+
+Every expansion is a product, so a term's forms are counted before any is made: a term that
+would need more than MAX_FORMS keys is refused with a clear error instead of filling memory
+(the dash between words is chosen once per term, not per gap, which keeps hyphenated chains linear).
 """
 from __future__ import annotations
 
 import functools
 import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # Between words joined by "-" in a term: every way news text writes a hyphen or dash.
@@ -27,14 +36,26 @@ from dataclasses import dataclass
 DASH_JOINS = ("-", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015", "\u2212",
               " - ", " \u2013 ", " \u2014 ", " ")
 SPACE_JOINS = (" ",)
-ARABIC_SPACE_JOINS = (" ", "\u200c")  # ZWNJ splits Persian compounds: اسنپ‌بک == اسنپ بک
+# Persian and Urdu write the parts of a word apart, with a ZWNJ or joined, interchangeably:
+# می شود = می‌شود = میشود, بین المللی = بین‌المللی = بینالمللی.
+ARABIC_SPACE_JOINS = (" ", "\u200c", "")
+# A term needing more literal keys than this is an authoring mistake (a long chain of
+# hyphenated or lower-case words): refused with a message instead of expanded until MemoryError.
+MAX_FORMS = 20_000
 # Dashes recognised when splitting a term (the author may type any of them).
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
 _TOKEN = re.compile(rf"\s*[{_DASHES}]\s*|[\s\u200c]+")
-# Persian text as published mixes Arabic code points for the same letters.
-# A text typed on an Arabic keyboard uses the Arabic forms throughout, so each substitution is
-# applied to a whole term at once (keeps the key count linear, not exponential, in its length).
-_ARABIC_VARIANTS = (("ی", "ي"), ("ک", "ك"), ("آ", "ا"))
+# "X‌وY", the Persian compound with و (and): حمل‌ونقل, گفت‌وگو, رفت‌وآمد.
+_CONJUNCTION = re.compile("(?<=[\u0600-\u06ff])\u200c\u0648(?=[\u0600-\u06ff]{2})")
+# Persian text as published mixes Arabic code points for the same letters, and Arabic text
+# drops the hamza from alef, writes ta marbuta as heh and final yeh as alef maksura.
+# A text typed on one keyboard uses one form throughout, so each substitution is applied to a
+# whole term at once (keeps the key count linear, not exponential, in its length).
+_ARABIC_VARIANTS = (("ی", "ي"), ("ک", "ك"), ("آ", "ا"), ("أ", "ا"), ("إ", "ا"), ("ة", "ه"))
+_FINAL_YEH = re.compile("[يی](?= |\u200c|$)")
+# Arabic attaches the article and one-letter particles to the word: البوشهر, وبوشهر, للمحطة.
+_ARABIC_PREFIXES = ("", "ال", "و", "ب", "ل", "ف", "وال", "بال", "لل", "فال", "وب", "ول", "ولل")
+_TURKIC = frozenset({"tr", "az"})
 _DIGITS = ("0123456789", "۰۱۲۳۴۵۶۷۸۹", "٠١٢٣٤٥٦٧٨٩")
 _ARABIC_SCRIPT = re.compile("[\u0600-\u06ff]")
 # Removed from the text before scanning: Arabic diacritics, tatweel, invisible joiners.
@@ -66,6 +87,7 @@ def parse_term(text: str) -> Term:
     body = _INVISIBLE.sub("", raw[:-1] if stem else raw).replace("ё", "е").replace("Ё", "Е")
     if "*" in body:
         raise TermSyntaxError(f"'*' is allowed only at the end of a term: {text!r}")
+    body = _CONJUNCTION.sub("\u200c\u0648\u200c", body)  # حمل‌ونقل: the parts are حمل, و, نقل
     pieces = _TOKEN.split(body)
     gaps = _TOKEN.findall(body)
     words = tuple(pieces)
@@ -76,40 +98,81 @@ def parse_term(text: str) -> Term:
 
 
 @functools.lru_cache(maxsize=None)
-def surface_forms(term: Term) -> frozenset[str]:
-    """Every literal string the scanner should look for to find this term."""
-    per_word = [_case_forms(w) for w in term.words]
-    gap_forms = [DASH_JOINS if dash else (ARABIC_SPACE_JOINS if term.arabic else SPACE_JOINS)
-                 for dash in term.joins]
+def surface_forms(term: Term, language: str = "") -> frozenset[str]:
+    """Every literal string the scanner should look for to find this term (written in
+    `language`, which selects Turkish casing and Arabic prefixes). Raises TermSyntaxError
+    if that is more than MAX_FORMS strings."""
+    per_word = [_case_forms(w, language in _TURKIC) for w in term.words]
+    if language == "ar":
+        per_word[0] = {p + base for p in _ARABIC_PREFIXES for base in {_without_article(w) for w in per_word[0]}}
+    space_forms = ARABIC_SPACE_JOINS if term.arabic and language != "ar" else SPACE_JOINS
+    spaces = [space_forms for dash in term.joins if not dash]
+    dashes = DASH_JOINS if any(term.joins) else ("",)
+    count = len(dashes) * _product(len(f) for f in per_word + spaces) * _letter_variant_bound(term)
+    if count > MAX_FORMS:
+        raise TermSyntaxError(
+            f"term {' '.join(term.words)!r} would need about {count} literal forms (at most {MAX_FORMS}): "
+            "write it shorter, or with capitals where the case is known"
+        )
     forms = set()
     for combo in itertools.product(*per_word):
-        for gaps in itertools.product(*gap_forms):
-            forms |= _letter_variants(combo[0] + "".join(g + w for g, w in zip(gaps, combo[1:])))
+        for dash in dashes:
+            for between in itertools.product(*spaces):
+                gaps = iter(between)
+                joined = combo[0] + "".join((dash if is_dash else next(gaps)) + w
+                                            for is_dash, w in zip(term.joins, combo[1:]))
+                forms |= _letter_variants(joined)
     return frozenset(forms)
 
 
-def _case_forms(word: str) -> set[str]:
+def _product(sizes: Iterable[int]) -> int:
+    total = 1
+    for size in sizes:
+        total *= size
+    return total
+
+
+def _case_forms(word: str, turkic: bool = False) -> set[str]:
     if word != word.lower():
         return {word}
-    return {word, word[:1].upper() + word[1:], word.upper()}
+    forms = {word, word[:1].upper() + word[1:], word.upper()}
+    if turkic:  # Turkish and Azerbaijani capitalise i as İ (and ı as I, which upper() does)
+        dotted = word.replace("i", "İ")
+        forms |= {dotted[:1] + word[1:], dotted.upper()}
+    return forms
+
+
+def _without_article(word: str) -> str:
+    return word[2:] if word.startswith("ال") and len(word) > 3 else word
+
+
+def _letter_variant_bound(term: Term) -> int:
+    letters = "".join(term.words)
+    pairs = sum(1 for plain, _ in _ARABIC_VARIANTS if plain in letters) + bool(_FINAL_YEH.search(" ".join(term.words)))
+    return 2 ** pairs * (len(_DIGITS) if any(c.isdigit() for c in letters) else 1)
 
 
 def _letter_variants(phrase: str) -> set[str]:
     forms = {phrase}
     for plain, variant in _ARABIC_VARIANTS:
         forms |= {f.replace(plain, variant) for f in forms if plain in f}
+    if _FINAL_YEH.search(phrase):
+        forms |= {_FINAL_YEH.sub("ى", f) for f in forms}
     if any(c.isdigit() for c in phrase):
         forms |= {f.translate(str.maketrans(_DIGITS[0], digits)) for f in forms for digits in _DIGITS[1:]}
     return forms
 
 
-def prepare(title: str, text: str, language: str) -> bytes:
+def prepare(title: str, text: str) -> bytes:
     """Title and body as the UTF-8 bytes the scanner reads, with the fixes that key expansion
-    cannot cover: ё as е, invisible characters and Arabic diacritics/tatweel removed."""
+    cannot cover: ё as е, invisible characters and Arabic diacritics/tatweel removed.
+
+    Decided by what the text contains, not by its language label, so a text identified as a
+    close language (Ukrainian for Russian, Persian for Arabic) gets the same fixes."""
     s = f"{title}\n{text}" if title else text
-    if not s.isascii() and language != "en":
-        if language in ("", "ru") and ("ё" in s or "Ё" in s):
+    if not s.isascii():
+        if "ё" in s or "Ё" in s:
             s = s.replace("ё", "е").replace("Ё", "Е")
-        if language == "fa" or any(p in s for p in _INVISIBLE_PROBES) or (not language and "\u0627" in s):
+        if "\u0627" in s or any(probe in s for probe in _INVISIBLE_PROBES):  # alef: Arabic script
             s = _INVISIBLE.sub("", s)
     return s.encode()

@@ -216,3 +216,104 @@ def test_bad_rule_files_name_file_line_and_problem(tmp_path: Path, change: tuple
         load_rules(path)
     assert str(error.value).startswith(str(path))
     assert message in str(error.value)
+
+
+# --- more languages: Persian word parts, Arabic, Turkish, the expansion cap --------------------
+
+PARTS = """\
+version: 1
+topics:
+  - id: demo
+    terms:
+      anchor: {fa: [حمل‌ونقل, بین‌المللی, می‌شود]}
+    rules:
+      - id: parts
+        match: anchor
+"""
+
+
+@pytest.mark.parametrize("text", ["حمل‌ونقل", "حمل و نقل", "حمل ونقل", "حملونقل", "حمل\u200cو نقل",
+                                  "بین‌المللی", "بین المللی", "بینالمللی", "می‌شود", "می شود", "میشود",
+                                  "بين‌المللي"])  # Arabic yeh
+def test_persian_word_parts_joined_spaced_or_with_a_zwnj_are_one_word(tmp_path: Path, text: str) -> None:
+    demo = load_rules(write_rules(tmp_path, PARTS))
+    assert demo.tag("", f"خبر {text} امروز")
+
+
+def test_persian_word_parts_still_match_whole_words_only(tmp_path: Path) -> None:
+    demo = load_rules(write_rules(tmp_path, PARTS))
+    assert not demo.tag("", "بینالمللیها")  # glued to another word: not this term (no stem)
+
+
+@pytest.mark.parametrize("spelling", ["حمل و نقل", "حمل‌ونقل", "حمل‌و‌نقل"])
+def test_one_rule_spelling_catches_every_spelling(tmp_path: Path, spelling: str) -> None:
+    demo = load_rules(write_rules(tmp_path, PARTS.replace("حمل‌ونقل", spelling)))
+    assert all(demo.tag("", t) for t in ("حمل و نقل", "حمل‌ونقل", "حملونقل", "حمل ونقل"))
+
+
+ARABIC = """\
+version: 1
+topics:
+  - id: demo
+    terms:
+      anchor: {ar: [آلية الزناد, بوشهر, إعادة فرض, محطة]}
+    rules:
+      - id: arabic
+        match: anchor
+"""
+
+
+@pytest.mark.parametrize("text", ["آلية الزناد", "وآلية الزناد", "بآلية الزناد", "الية الزناد", "الآلية الزناد",
+                                  "آليّة الزّناد", "آليـة الزنـاد", "لبوشهر", "وبوشهر", "ببوشهر", "البوشهر",
+                                  "إعادة فرض", "اعادة فرض", "واعاده فرض", "لإعادة فرض", "للمحطة", "والمحطة",
+                                  "فالمحطه", "محطة"])
+def test_arabic_prefixes_hamza_ta_marbuta_diacritics_and_tatweel(tmp_path: Path, text: str) -> None:
+    demo = load_rules(write_rules(tmp_path, ARABIC))
+    assert demo.tag("", f"قال {text} اليوم") == [TopicMatch("demo", "ar.arabic")]
+
+
+def test_arabic_prefixes_do_not_open_words_up(tmp_path: Path) -> None:
+    demo = load_rules(write_rules(tmp_path, ARABIC))
+    assert not demo.tag("", "محطات بوشهري")  # other words that start alike
+
+
+TURKISH = """\
+version: 1
+topics:
+  - id: demo
+    terms:
+      anchor: {tr: [buşehr*, iran, nükleer santral*]}
+    rules:
+      - id: turkish
+        match: anchor
+"""
+
+
+@pytest.mark.parametrize("text", ["Buşehr", "Buşehr'deki", "Buşehrdeki", "Buşehr’de", "BUŞEHR'DE", "İran", "İRAN",
+                                  "iran", "Nükleer Santrali", "NÜKLEER SANTRALİ", "nükleer santralinde"])
+def test_turkish_case_and_suffixes(tmp_path: Path, text: str) -> None:
+    demo = load_rules(write_rules(tmp_path, TURKISH))
+    assert demo.tag("", f"{text} haberi")
+
+
+def test_a_string_two_languages_share_is_named_in_the_article_language(rules: RuleSet) -> None:
+    text = "محطة بوشهر النووية"
+    assert rules.tag("", text, "ar") == [TopicMatch("bushehr", "ar.plant-near-bushehr")]
+
+
+def test_five_hyphenated_words_expand_linearly(tmp_path: Path) -> None:
+    from newsmon.core.rules_terms import parse_term, surface_forms
+
+    forms = surface_forms(parse_term("north-south-east-west-centre"))
+    assert len(forms) <= 12 * 3 ** 5 and "North–South–East–West–Centre" in forms
+    demo = load_rules(write_rules(tmp_path, MINIMAL.replace("en: [bushehr]", "en: [kazakhstan-turkmenistan-iran-russia-india]")))
+    assert demo.tag("", "Kazakhstan–Turkmenistan–Iran–Russia–India reactor")
+
+
+def test_a_term_too_long_to_expand_is_refused_with_file_and_line(tmp_path: Path) -> None:
+    long_term = "-".join(["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven"])
+    path = write_rules(tmp_path, MINIMAL.replace("en: [bushehr]", f"en: [{long_term}]"))
+    with pytest.raises(RuleFileError) as error:
+        load_rules(path)
+    assert str(error.value).startswith(f"{path}:5: topic 'demo' terms.anchor.en: term ")
+    assert "literal forms (at most 20000)" in str(error.value)
