@@ -1,6 +1,9 @@
 /* newsmon live page. Data arrives as JSON over server-sent events (/live/events).
  * Every string from an article is placed with textContent or setAttribute on a
- * known attribute; links only for http(s). Nothing here parses markup. */
+ * known attribute; links only for http(s). Nothing here parses markup.
+ * Each article string sits in its own element with dir="auto" (a <bdi> inside a line),
+ * so Arabic and Persian titles and outlet names read right to left without turning the
+ * numbers and names around them. */
 "use strict";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -34,13 +37,27 @@ function safeHref(url) {
   }
 }
 
-function link(url, text) {
+function link(url, text, lang) {
   const href = safeHref(url || "");
   const node = href ? el("a", { href, rel: "noopener noreferrer", target: "_blank" }) : el("span");
   node.textContent = text || url || "(untitled)";
   node.setAttribute("dir", "auto");
+  if (lang) node.setAttribute("lang", lang);
   node.className = "title";
   return node;
+}
+
+function isolated(text, props) {
+  return el("bdi", { ...(props || {}), text });
+}
+
+function joined(names, props) {
+  const parts = [];
+  names.forEach((name, i) => {
+    if (i) parts.push(", ");
+    parts.push(isolated(name, props));
+  });
+  return parts;
 }
 
 function colour(topics, topic) {
@@ -110,6 +127,25 @@ function renderChart(articles) {
   document.getElementById("window-hours").textContent = String(articles.window.hours);
 }
 
+const BODIES = ["feed", "page", "teaser"];
+
+function renderArrivals(articles) {
+  for (const node of document.querySelectorAll(".window-hours")) node.textContent = String(articles.window.hours);
+  const rows = articles.languages.map((row) => el("tr", { "data-language": row.language || "unknown" },
+    el("td", {}, isolated(row.language || "not identified", { class: "lang" })),
+    el("td", { class: "count articles", text: String(row.articles) }),
+    ...BODIES.map((body) => el("td", { class: `count ${body}`, text: String(row.bodies[body]) }))));
+  document.querySelector("#language-counts tbody").replaceChildren(...rows);
+  const totals = document.getElementById("body-totals");
+  totals.querySelector(".articles").textContent = String(articles.languages.reduce((sum, row) => sum + row.articles, 0));
+  for (const body of BODIES) totals.querySelector(`.${body}`).textContent = String(articles.bodies[body]);
+  const hosts = articles.hosts.map((host) => el("li", { "data-host": host.host, "data-state": host.state },
+    isolated(host.host, { class: "host" }),
+    el("span", { class: "badge state", text: ` ${host.state}` }),
+    el("div", { class: "meta", text: `${host.teasers} teaser-only: ` + Object.entries(host.reasons).map(([r, n]) => `${r} ${n}`).join(", ") })));
+  document.getElementById("hosts").replaceChildren(...hosts);
+}
+
 function renderIngest(data) {
   const ingest = data.articles.ingest;
   document.getElementById("ingest-rate").textContent = String(ingest.per_minute);
@@ -125,16 +161,28 @@ function renderIngest(data) {
   document.getElementById("ingest-spark").replaceChildren(root);
 }
 
+function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 function renderStories(data) {
   const topics = Object.keys(data.articles.topics);
-  const items = data.stories.items.map((story) => el("li", { "data-cluster": story.cluster_id },
-    link(story.url, story.title),
-    el("div", { class: "meta" },
-      ...story.topics.map((t) => tag(topics, t)),
-      el("span", { class: "badge copies", text: `${story.copies} ${story.copies === 1 ? "copy" : "copies"}` }),
-      ` · ${story.source_count} ${story.source_count === 1 ? "source" : "sources"}: `,
-      el("span", { class: "sources", dir: "auto", text: story.sources.join(", ") || story.source }),
-      ` · first ${when(story.first_seen)}, last ${when(story.last_seen)}`)));
+  const items = data.stories.items.map((story) => {
+    const others = story.sources.filter((name) => name !== story.source);
+    const more = story.source_count - 1 - others.length;
+    return el("li", { "data-story": story.story_id },
+      link(story.url, story.title, story.language),
+      ...story.titles.map((t) => el("div", { class: "also-title", dir: "auto", lang: t.language, text: t.title })),
+      el("div", { class: "meta" },
+        ...story.topics.map((t) => tag(topics, t)),
+        el("span", { class: "badge articles", text: plural(story.articles, "article", "articles") }),
+        ` · ${plural(story.source_count, "outlet", "outlets")} · `,
+        el("span", { class: "languages", text: story.languages.join(", ") }),
+        ` · first ${when(story.first_seen)}, last ${when(story.last_seen)}`),
+      el("div", { class: "meta reported" }, isolated(story.source, { class: "source" }),
+        ...(others.length ? [" · also reported by ", el("span", { class: "sources" }, ...joined(others)),
+          more > 0 ? ` and ${more} more` : ""] : [])));
+  });
   document.querySelector("#stories .list").replaceChildren(...items);
 }
 
@@ -148,7 +196,7 @@ function renderAlerts(data) {
     }
     return el("li", { "data-topic": alert.topic, "data-cluster": alert.cluster_id },
       tag(topics, alert.topic), link(alert.url, alert.title),
-      el("div", { class: "meta", dir: "auto", text: `${alert.source} · alerted ${when(alert.created)}` }));
+      el("div", { class: "meta" }, isolated(alert.source), ` · alerted ${when(alert.created)}`));
   });
   document.querySelector("#alerts .list").replaceChildren(...items);
 }
@@ -163,6 +211,7 @@ function render(data) {
   latest = data;
   if (data.articles) {
     renderChart(data.articles);
+    renderArrivals(data.articles);
     renderIngest(data);
     renderStories(data);
   }

@@ -28,6 +28,18 @@ RESPONSE = {
         "published": {"topics": {"buckets": []}},
         "totals": {"buckets": [{"key": "bushehr", "doc_count": 9}, {"key": "snapback", "doc_count": 2}]},
         "rate": {"minutes": {"buckets": [{"doc_count": c} for c in (0, 0, 4, 6, 2, 8, 5)]}},
+        "arrivals": {
+            "languages": {"buckets": [
+                {"key": "ar", "doc_count": 4, "bodies": {"buckets": [{"key": "page", "doc_count": 3}, {"key": "teaser", "doc_count": 1}]}},
+                {"key": "", "doc_count": 1, "bodies": {"buckets": [{"key": "feed", "doc_count": 1}]}},
+            ]},
+            "bodies": {"buckets": [{"key": "page", "doc_count": 3}, {"key": "teaser", "doc_count": 1}, {"key": "feed", "doc_count": 1}]},
+            "hosts": {"by_host": {"buckets": [
+                {"key": "slow.example", "doc_count": 3, "reasons": {"buckets": [{"key": "http-429", "doc_count": 2}, {"key": "paywall", "doc_count": 1}]}},
+                {"key": "closed.example", "doc_count": 1, "reasons": {"buckets": [{"key": "robots", "doc_count": 1}]}},
+                {"key": "odd.example", "doc_count": 1, "reasons": {"buckets": [{"key": "extraction-empty", "doc_count": 1}]}},
+            ]}},
+        },
     },
 }
 
@@ -66,9 +78,39 @@ def test_only_http_links_reach_the_page():
     assert safe_url("https://a.example/x") == "https://a.example/x"
     assert safe_url("javascript:alert(1)") == safe_url("data:text/html,x") == safe_url("/relative") == ""
     story = shape_stories({"hits": {"total": {"value": 1}, "hits": [{"_source": {
-        "cluster_id": "c", "title": "<img src=x onerror=alert(1)>", "url": "javascript:alert(1)", "copies": 3,
+        "story_id": "c", "title": "<img src=x onerror=alert(1)>", "url": "javascript:alert(1)", "articles": 3,
         "sources": ["A", "B"], "source_count": 2}}]}})["items"][0]
     assert story["url"] == "" and story["title"] == "<img src=x onerror=alert(1)>", "text stays text; the page escapes it"
-    assert (story["copies"], story["sources"], story["source_count"]) == (3, ["A", "B"], 2)
+    assert (story["articles"], story["sources"], story["source_count"]) == (3, ["A", "B"], 2)
     alert = shape_alert(Alert(kind="story", topic="t", url="vbscript:x", title="T"))
     assert alert["url"] == "" and alert["title"] == "T"
+
+
+def test_arrivals_per_language_and_body_source():
+    shaped = shape_articles(RESPONSE, [], 6)
+    assert shaped["languages"] == [
+        {"language": "ar", "articles": 4, "bodies": {"feed": 0, "page": 3, "teaser": 1}},
+        {"language": "", "articles": 1, "bodies": {"feed": 1, "page": 0, "teaser": 0}},  # not identified
+    ]
+    assert shaped["bodies"] == {"feed": 1, "page": 3, "teaser": 1}
+    assert shape_articles({"hits": {"total": {"value": 0}}}, [], 6)["hosts"] == []
+
+
+def test_hosts_are_backing_off_or_refusing_by_their_reasons():
+    hosts = shape_articles(RESPONSE, [], 6)["hosts"]
+    assert [(h["host"], h["state"], h["teasers"]) for h in hosts] == [
+        ("slow.example", "backing off", 3), ("closed.example", "refusing", 1), ("odd.example", "failing", 1)]
+    assert hosts[0]["reasons"] == {"http-429": 2, "paywall": 1}
+    arrivals = articles_request(6)["aggs"]["arrivals"]
+    assert arrivals["filter"] == {"range": {"indexed": {"gte": "now-6h"}}}
+    assert arrivals["aggs"]["hosts"]["filter"] == {"exists": {"field": "body_reason"}}
+
+
+def test_a_story_is_an_event_with_its_outlets_languages_and_titles():
+    story = shape_stories({"hits": {"total": {"value": 1}, "hits": [{"_source": {
+        "story_id": "s1", "title": "Bushehr gets fuel", "language": "en", "url": "https://e/1", "source": "a.example",
+        "sources": ["a.example", "b.example"], "source_count": 2, "articles": 5, "languages": ["en", "fa"],
+        "titles": {"en": "Bushehr gets fuel", "fa": "سوخت بوشهر", "ar": "وقود بوشهر"}}}]}})["items"][0]
+    assert (story["story_id"], story["articles"], story["languages"]) == ("s1", 5, ["en", "fa"])
+    assert story["titles"] == [{"language": "ar", "title": "وقود بوشهر"}, {"language": "fa", "title": "سوخت بوشهر"}]
+    assert stories_request(5)["query"] == {"bool": {"must_not": [{"exists": {"field": "merged_into"}}]}}
