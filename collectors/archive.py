@@ -3,9 +3,9 @@ replayed offline.
 
 Feeds: ``<data_dir>/archive/YYYY/MM/DD/<feed-slug>-<HHMMSS>.xml.gz`` plus one
 ``index.jsonl`` per day naming each file's feed URL, fetch time and Content-Type (the
-file name alone cannot carry an arbitrary URL). Replay reads the index in day order and
-feeds each body through `collectors.normalize.articles_from_bytes`, the same function
-live collection uses.
+file name alone cannot carry an arbitrary URL). Replay (collectors/replay.py) finds each
+file's entry with `fetch_of` and feeds the body through `collectors.normalize.articles_from_bytes`,
+the same function live collection uses, with the same feed URL, fetch time and Content-Type.
 
 Pages: ``<data_dir>/archive/pages/<host-slug>/<url-hash>.page.gz``, found again by URL
 alone (replay and `reprocess --reextract` know an article's link, not when its page was
@@ -19,6 +19,7 @@ error status or a page that is not HTML never is).
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -26,25 +27,18 @@ import logging
 import os
 import re
 import zlib
-from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import msgspec
 from newsmon.collectors.extract import looks_like_html
-from newsmon.collectors.normalize import articles_from_bytes
-from newsmon.collectors.parser import FeedParseError
-from newsmon.schemas.article import Article
 
 from newsmon.log import kv
 
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "index.jsonl"
-SKIPPED_FILE = "skip-archive-file"
 PAGES_FOLDER = "pages"
 PAGE_SUFFIX = ".page.gz"
 FILE_MODE = 0o600
@@ -155,15 +149,6 @@ def archived_page(data_dir: Path, url: str) -> tuple[bytes, str] | None:
     return body, str(kept.get("content_type") or "")
 
 
-def iter_archive(data_dir: Path, since: datetime | None = None, until: datetime | None = None) -> Iterator[ArchivedFetch]:
-    """Archived fetches in fetch order, optionally within [since, until)."""
-    for index in sorted(archive_root(data_dir).glob(f"*/*/*/{INDEX_FILE}")):
-        fetches = [_archived(index.parent, line) for line in index.read_text(encoding="utf-8").splitlines() if line]
-        for fetch in sorted((f for f in fetches if f is not None), key=lambda f: f.fetched):
-            if (since is None or fetch.fetched >= since) and (until is None or fetch.fetched < until):
-                yield fetch
-
-
 def _archived(day: Path, line: str) -> ArchivedFetch | None:
     try:
         entry = json.loads(line)
@@ -175,25 +160,25 @@ def _archived(day: Path, line: str) -> ArchivedFetch | None:
     return fetch if fetch.path.exists() else None
 
 
-def articles_from_archive(
-    data_dir: Path,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    counts: Counter[str] | None = None,
-) -> Iterator[Article]:
-    """Every article of every archived fetch, marked `replay=True`.
+def fetch_of(path: Path) -> ArchivedFetch | None:
+    """The index entry of one archived feed file (its feed URL, fetch time, Content-Type), None
+    for a file that is not in the collectors' archive layout."""
+    return _day_index(path.parent, _mtime(path.parent / INDEX_FILE)).get(path.name)
 
-    Per-entry repairs/skips and unreadable files are tallied in `counts`.
-    """
-    counts = Counter() if counts is None else counts
-    for fetch in iter_archive(data_dir, since, until):
-        try:
-            articles = articles_from_bytes(
-                fetch.read(), fetch.feed_url, fetch.fetched, content_type=fetch.content_type, counts=counts
-            )
-        except (FeedParseError, OSError, EOFError, gzip.BadGzipFile) as exc:
-            counts[SKIPPED_FILE] += 1
-            log.warning(kv(event="archive-file-skipped", path=fetch.path, reason=exc))
-            continue
-        for article in articles:
-            yield msgspec.structs.replace(article, replay=True)
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+@functools.lru_cache(maxsize=8)
+def _day_index(day: Path, _modified: float) -> dict[str, ArchivedFetch]:
+    """One day's index by file name (cached while the index file is unchanged)."""
+    try:
+        lines = (day / INDEX_FILE).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return {}
+    fetches = (_archived(day, line) for line in lines if line)
+    return {fetch.path.name: fetch for fetch in fetches if fetch is not None}

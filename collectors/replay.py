@@ -2,8 +2,12 @@
 
 Accepts JSON-lines files and RSS/Atom XML files, gzipped or not, and folders of them
 (the collectors' own archive included). Feed files go through the same
-`articles_from_bytes` as live collection. Anything unreadable becomes a `Rejection` with
-file and line, so the replay goes on and nothing vanishes silently.
+`articles_from_bytes` as live collection, with the feed URL, fetch time and Content-Type
+the archive index recorded; with a `PageReplay`, a teaser entry whose article page was
+archived gets its text again from those bytes through the same `extract_page` / `with_page`
+(so a replay re-extracts offline exactly what was fetched, with the current extractor).
+Anything unreadable becomes a `Rejection` with file and line, so the replay goes on and
+nothing vanishes silently.
 """
 from __future__ import annotations
 
@@ -11,11 +15,21 @@ import gzip
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
 import orjson
+from newsmon.collectors.archive import INDEX_FILE, archived_page, fetch_of
+from newsmon.collectors.extract import (
+    DEFAULT_MIN_WORDS,
+    NOT_ARCHIVED,
+    as_teaser,
+    extract_page,
+    wants_page,
+    with_page,
+    without_page,
+)
 from newsmon.collectors.normalize import articles_from_bytes
 from newsmon.collectors.parser import FeedParseError
 from newsmon.schemas.article import Article
@@ -37,12 +51,31 @@ class Rejection:
         return f"{where}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class PageReplay:
+    """The page step of live collection, offline: the archived page of `data_dir`, if any."""
+
+    data_dir: Path
+    mode: str = "auto"  # settings.full_text
+    min_words: int = DEFAULT_MIN_WORDS  # settings.full_text_min_words
+
+    def __call__(self, article: Article) -> Article:
+        if not wants_page(article, self.mode, self.min_words):
+            return without_page(article, self.min_words)
+        kept = archived_page(self.data_dir, article.url)
+        if kept is None:  # never fetched, refused (robots, 404, not HTML...) or archived elsewhere
+            return as_teaser(article, NOT_ARCHIVED)
+        body, content_type = kept
+        return with_page(article, extract_page(body, article.url, content_type))
+
+
 def archive_files(paths: list[Path]) -> Iterator[Path]:
-    """Every replayable file under `paths`, in name order (dated layouts replay in date order)."""
+    """Every replayable file under `paths`, in name order (dated layouts replay in date order);
+    the archive's own index files are not articles."""
     for path in paths:
         candidates = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for candidate in candidates:
-            if _kind(candidate) or not path.is_dir():
+            if not path.is_dir() or (_kind(candidate) and candidate.name != INDEX_FILE):
                 yield candidate
 
 
@@ -61,8 +94,9 @@ def read_bytes(path: Path) -> bytes:
     return gzip.decompress(data) if path.suffix == ".gz" else data
 
 
-def read_archive(path: Path) -> Iterator[Article | Rejection]:
-    """The articles of one file, marked as replayed, or the reasons they could not be read."""
+def read_archive(path: Path, pages: PageReplay | None = None) -> Iterator[Article | Rejection]:
+    """The articles of one file, marked as replayed, or the reasons they could not be read;
+    feed entries go through `pages` when given."""
     kind = _kind(path)
     if kind is None:
         yield Rejection(path, None, "not a replayable file (expected .jsonl, .json, .xml, .rss, .atom, optionally .gz)")
@@ -75,14 +109,17 @@ def read_archive(path: Path) -> Iterator[Article | Rejection]:
     if kind == "json":
         yield from _json_lines(path, data)
         return
-    fetched = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+    fetch = fetch_of(path)
+    feed_url = fetch.feed_url if fetch else path.resolve().as_uri()
+    fetched = fetch.fetched if fetch else datetime.fromtimestamp(path.stat().st_mtime, UTC)
     try:
-        articles = articles_from_bytes(data, path.resolve().as_uri(), fetched)
+        articles = articles_from_bytes(data, feed_url, fetched, content_type=fetch.content_type if fetch else None)
     except FeedParseError as exc:
         yield Rejection(path, None, str(exc))
         return
     for article in articles:
-        yield msgspec.structs.replace(article, replay=True)
+        replayed = msgspec.structs.replace(article, replay=True)
+        yield pages(replayed) if pages else replayed
 
 
 def _json_lines(path: Path, data: bytes) -> Iterator[Article | Rejection]:

@@ -26,7 +26,12 @@ from rich.progress import (
 
 from newsmon.cli.arguments import positive_number
 from newsmon.collectors.publisher import Publisher, PublishError
-from newsmon.collectors.replay import Rejection, archive_files, read_archive
+from newsmon.collectors.replay import (
+    PageReplay,
+    Rejection,
+    archive_files,
+    read_archive,
+)
 from newsmon.core.pipeline import enrich, tag
 from newsmon.core.rules import load_rules
 from newsmon.core.times import (
@@ -65,16 +70,19 @@ def parse_speed(value: str) -> float | None:
     return None if value == "max" else positive_number(value, "a number > 0 or 'max'")
 
 
-def select(args: argparse.Namespace, counts: Counter[str], rejections: list[Rejection]) -> list[Article]:
-    """Read every file; keep in-range, first-seen articles (optionally only rule matches), in publication order."""
+def select(args: argparse.Namespace, counts: Counter[str], rejections: list[Rejection],
+           pages: PageReplay | None = None) -> list[Article]:
+    """Read every file; keep in-range, first-seen articles (optionally only rule matches), in publication order.
+    Teaser entries get their archived page's text again through `pages`."""
     rules = load_rules(args.topic_rules) if args.topic_rules else None
     chosen: dict[str, Article] = {}
     for path in archive_files(args.paths):
-        for item in read_archive(path):
+        for item in read_archive(path, pages):
             if isinstance(item, Rejection):
                 rejections.append(item)
                 continue
             counts["read"] += 1
+            counts["pages re-extracted"] += item.body_source == "page"
             if (args.since and item.published < args.since) or (args.until and item.published >= args.until):
                 counts["skipped: outside --since/--until"] += 1
             elif item.id in chosen:
@@ -114,7 +122,8 @@ async def publish(settings: Settings, articles: list[Article], speed: float | No
 def print_summary(counts: Counter[str], rejections: list[Rejection]) -> None:
     for rejection in rejections:
         print(f"replay: rejected {rejection}", file=sys.stderr)
-    parts = [f"read {counts['read']}", f"published {counts['published']}"]
+    parts = [f"read {counts['read']}", f"published {counts['published']}",
+             f"pages re-extracted {counts['pages re-extracted']}"]
     parts += [f"{name} {value}" for name, value in sorted(counts.items()) if name.startswith("skipped")]
     parts.append(f"rejected {len(rejections)}")
     print("replay summary: " + ", ".join(parts))
@@ -127,7 +136,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     counts: Counter[str] = Counter()
     rejections: list[Rejection] = []
-    articles = select(args, counts, rejections)
+    pages = PageReplay(settings.data_dir, settings.full_text, settings.full_text_min_words)
+    articles = select(args, counts, rejections, pages)
     try:
         asyncio.run(publish(settings, articles, args.speed, counts))
     except PublishError as exc:

@@ -4,19 +4,21 @@ from __future__ import annotations
 import asyncio
 import gzip
 import os
-from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 from newsmon.collectors.archive import (
     archive_fetch,
     archive_page,
     archive_root,
     archived_page,
-    articles_from_archive,
     feed_slug,
-    iter_archive,
+    fetch_of,
     page_path,
 )
+from newsmon.collectors.extract import extract_page, with_page
+from newsmon.collectors.normalize import articles_from_bytes
+from newsmon.collectors.replay import PageReplay, Rejection, archive_files, read_archive
 from newsmon.collectors.run import collect_once
 
 from tests.unit.collectors.conftest import fixture_bytes, rss, static
@@ -35,25 +37,27 @@ def test_each_successful_fetch_is_archived_gzipped_by_day(settings, feed_server)
     (path,) = (settings.data_dir / "archive").glob("*/*/*/*.xml.gz")
     assert path.name.startswith("127-0-0-1-feed-") and path.name.endswith(".xml.gz")
     assert gzip.decompress(path.read_bytes()) == body
-    (fetch,) = iter_archive(settings.data_dir)
+    fetch = fetch_of(path)
     assert fetch.feed_url == feed_server.url("/feed")
     assert fetch.content_type == "application/rss+xml; charset=utf-8"
-    replayed = list(articles_from_archive(settings.data_dir))
+    (only,) = archive_files([settings.data_dir / "archive"])  # the day's index.jsonl is not replayed
+    replayed = list(read_archive(only))
     assert [a.id for a in replayed] == [a.id for a in sunk]
-    assert all(a.replay for a in replayed) and replayed[0].fetched == sunk[0].fetched
+    assert all(a.replay for a in replayed)
+    assert [(a.feed, a.fetched) for a in replayed] == [(a.feed, a.fetched) for a in sunk]  # as live, not the file's
 
 
-def test_archive_is_ordered_filterable_and_skips_unparsable_files(tmp_path):
+def test_archive_replays_in_day_order_and_rejects_unparsable_files(tmp_path):
     early = datetime(2025, 11, 8, 23, 59, 59, tzinfo=UTC)
     late = datetime(2025, 11, 9, 0, 0, 1, tzinfo=UTC)
     archive_fetch(tmp_path, "https://b.example.com/rss", fixture_bytes("seeds.rss"), late, None)
     archive_fetch(tmp_path, "https://a.example.com/rss", fixture_bytes("page.html"), early, "text/html")
     archive_fetch(tmp_path, "https://a.example.com/rss", fixture_bytes("atom.xml"), early, None)  # same second
-    assert [f.fetched for f in iter_archive(tmp_path)] == [early, early, late]
-    assert [f.feed_url for f in iter_archive(tmp_path, since=late)] == ["https://b.example.com/rss"]
-    counts = Counter()
-    articles = list(articles_from_archive(tmp_path, counts=counts))
-    assert len(articles) == 5 + 5 and counts["skip-archive-file"] == 1
+    files = list(archive_files([archive_root(tmp_path)]))
+    assert [fetch_of(f).fetched for f in files] == [early, early, late]
+    items = [item for f in files for item in read_archive(f)]
+    rejected = [item for item in items if isinstance(item, Rejection)]
+    assert len(items) - len(rejected) == 5 + 5 and len(rejected) == 1 and "not a feed" in rejected[0].reason
 
 
 def test_feed_slugs_are_readable_and_distinct():
@@ -96,7 +100,7 @@ def test_a_body_refused_as_not_a_feed_is_not_archived(settings, feed_server):
 
     report = asyncio.run(collect_once(settings, [feed_server.url("/feed"), feed_server.url("/good")], sink))
     assert {o.feed.rsplit("/", 1)[1]: o.status for o in report.outcomes} == {"feed": "failed", "good": "collected"}
-    assert [f.feed_url for f in iter_archive(settings.data_dir)] == [feed_server.url("/good")]
+    assert [fetch_of(f).feed_url for f in archive_files([archive_root(settings.data_dir)])] == [feed_server.url("/good")]
 
 
 PAGE = b"<!doctype html><html lang=en><head><title>T</title></head><body><p>Body</p></body></html>"
@@ -129,3 +133,32 @@ def test_an_unreadable_page_file_is_no_page(tmp_path):
     path = archive_page(tmp_path, url, PAGE, "text/html", 200, datetime(2025, 11, 9, tzinfo=UTC))
     path.write_bytes(b"not gzip")
     assert archived_page(tmp_path, url) is None
+
+
+def teaser_feed(*links: str) -> bytes:
+    items = "".join(f"<item><title>Story {i}</title><link>{link}</link><description>A two-line teaser.</description>"
+                    f"<pubDate>Sun, 09 Nov 2025 07:00:00 GMT</pubDate></item>" for i, link in enumerate(links))
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'.encode()
+
+
+def test_replay_re_extracts_an_archived_page_with_the_same_functions_as_live(tmp_path):
+    fetched = datetime(2025, 11, 9, 8, 0, tzinfo=UTC)
+    kept, gone = "https://www.tehrantimes.com/news/1", "https://www.tehrantimes.com/news/2"
+    feed = teaser_feed(kept, gone)
+    archive_fetch(tmp_path, "https://www.tehrantimes.com/rss", feed, fetched, "application/rss+xml")
+    page_bytes = fixture_page("en-agency.html")
+    archive_page(tmp_path, kept, page_bytes, "text/html; charset=utf-8", 200, fetched)
+    (path,) = archive_files([archive_root(tmp_path)])
+
+    replayed = {a.url: a for a in read_archive(path, PageReplay(tmp_path, "auto", 150))}
+    live = articles_from_bytes(feed, "https://www.tehrantimes.com/rss", fetched, content_type="application/rss+xml")[0]
+    expected = with_page(live, extract_page(page_bytes, kept, "text/html; charset=utf-8"))
+    assert replayed[kept].content == expected.content and replayed[kept].body_source == "page"
+    assert replayed[kept].summary == "A two-line teaser." and replayed[kept].canonical_link == expected.canonical_link
+    assert (replayed[gone].body_source, replayed[gone].body_reason) == ("teaser", "not-archived")
+    plain = {a.url: a for a in read_archive(path, PageReplay(tmp_path, "never", 150))}
+    assert (plain[kept].content, plain[kept].body_reason) == ("A two-line teaser.", "full-text-off")
+
+
+def fixture_page(name: str) -> bytes:
+    return (Path(__file__).resolve().parents[2] / "fixtures" / "pages" / name).read_bytes()
