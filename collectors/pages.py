@@ -31,6 +31,7 @@ a page is none.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections import Counter
@@ -340,3 +341,21 @@ class PageStage:
             host.stats.robots = status
             log.log(logging.WARNING if status == UNAVAILABLE else logging.INFO,
                     kv(event=f"page-host-{status}", host=host.name, detail=note))
+
+
+# --- scale-out ------------------------------------------------------------------------------
+
+def shard_key(feed: str) -> str:
+    """The host a feed is sharded by: its host name without a leading www."""
+    host = (urlsplit(feed).hostname or "").lower()
+    return host.removeprefix("www.")
+
+
+def shard_feeds(feeds: list[str], index: int, count: int) -> list[str]:
+    """The feeds collector `index` of `count` (1-based) polls: every feed of one host goes to
+    one collector, so that host's article pages are fetched, and its limits kept, in one process."""
+    def shard(feed: str) -> int:
+        digest = hashlib.blake2b(shard_key(feed).encode("utf-8"), digest_size=8).digest()
+        return int.from_bytes(digest, "big") % count + 1
+
+    return [feed for feed in feeds if shard(feed) == index]

@@ -15,6 +15,7 @@ import signal
 import sys
 
 from newsmon.cli.arguments import positive_number
+from newsmon.collectors.pages import shard_feeds
 from newsmon.collectors.publisher import Publisher
 from newsmon.collectors.run import Sink, collect_once, poll
 from newsmon.collectors.state import StateStore
@@ -40,13 +41,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="print one JSON object per article instead of publishing (no broker, no fetch state)")
     parser.add_argument("--interval", type=positive_seconds, metavar="S",
                         help="seconds between polls (default: poll_interval_seconds setting)")
+    parser.add_argument("--no-full-text", action="store_true",
+                        help="never fetch the linked article page: a teaser stays a teaser (full_text=never)")
+    parser.add_argument("--shard", type=shard, metavar="K/N",
+                        help="poll only this collector's share of the feeds, split by host (1/3, 2/3, 3/3): "
+                        "one host's pages are then fetched by one collector")
     parser.set_defaults(func=run)
+
+
+def shard(value: str) -> tuple[int, int]:
+    """`K/N` with 1 <= K <= N, or an argparse error."""
+    index, _, count = value.partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+        raise argparse.ArgumentTypeError(f"expected K/N with 1 <= K <= N (e.g. 2/3), got {value!r}")
+    return int(index), int(count)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     feeds = args.feed or settings.feeds
+    if args.shard:
+        feeds = shard_feeds(feeds, *args.shard)
     if args.interval:
         settings = settings.model_copy(update={"poll_interval_seconds": args.interval})
+    if args.no_full_text:
+        settings = settings.model_copy(update={"full_text": "never"})
     try:
         asyncio.run(collect(settings, feeds, once=args.once, to_stdout=args.stdout))
     except BrokenPipeError:  # the reader left (`| head`): not an error; keep Python's exit flush quiet

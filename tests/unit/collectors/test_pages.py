@@ -5,10 +5,15 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from newsmon.collectors.archive import archived_page
+from newsmon.collectors.extract import FULL_TEXT_OFF
 from newsmon.collectors.fetcher import (
     BlockedAddress,
     BlockedRedirect,
@@ -23,6 +28,7 @@ from newsmon.collectors.pages import (
     PageStage,
     backoff_seconds,
     reason_for,
+    shard_feeds,
 )
 from newsmon.collectors.run import collect_once, publish_page
 from newsmon.collectors.state import StateStore
@@ -348,3 +354,32 @@ def test_an_article_waiting_for_its_page_is_not_seen_nor_handed_over_twice(setti
     assert published == [] and seen == set() and etag is None and len(pending) == 1
     assert [a.title for a in sink] == ["Story a"] and state.seen == [sink[0].id]
     assert state.etag == '"v1"' and state.held_etag is None  # advanced with the last waiting article
+
+
+# --- scale-out and the command line -------------------------------------------------------
+
+def test_shards_split_the_feeds_by_host_and_cover_each_once():
+    feeds = [f"https://{host}/{path}" for host in ("www.a.example", "b.example", "c.example", "d.example")
+             for path in ("rss", "world.xml")] + ["https://a.example/other"]
+    shards = [shard_feeds(feeds, index, 3) for index in (1, 2, 3)]
+    assert sorted(feed for shard in shards for feed in shard) == sorted(feeds)
+    shard_of = {feed: n for n, shard in enumerate(shards) for feed in shard}
+    for host in ("a.example", "b.example", "c.example", "d.example"):  # www.a.example and a.example are one host
+        assert len({n for feed, n in shard_of.items() if feed.split("/")[2].removeprefix("www.") == host}) == 1
+    assert len(set(shard_of.values())) > 1, "four hosts, three shards: not all in one"
+
+
+def test_no_full_text_fetches_no_page_and_a_bad_shard_is_a_usage_error(tmp_path, feed_server):
+    feed_server.routes["/rss"] = static(teaser_feed(feed_server.url(""), "a"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")} | {
+        "NEWSMON_DATA_DIR": str(tmp_path), "NEWSMON_CONFIG": str(tmp_path / "none.toml"), "NEWSMON_FULL_TEXT": "auto"}
+    command = [sys.executable, "-m", "newsmon.cli", "collect", "--once", "--stdout", "--feed", feed_server.url("/rss")]
+    done = subprocess.run([*command, "--no-full-text", "--shard", "1/1"], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    (record,) = [json.loads(line) for line in done.stdout.splitlines()]
+    assert (record["body_source"], record["body_reason"]) == ("teaser", FULL_TEXT_OFF)
+    assert feed_server.hits("/news/a") == 0 and feed_server.hits("/robots.txt") == 0
+    bad = subprocess.run([*command, "--shard", "4/3"], env=env, capture_output=True, text=True, timeout=60,
+                         check=False)
+    assert bad.returncode == 2 and "expected K/N" in bad.stderr
