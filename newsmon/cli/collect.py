@@ -5,6 +5,11 @@ embedded broker `newsmon up` starts); an unreachable broker is retried with back
 `--stdout` turns the collectors into a plain command-line tool (JSON lines on stdout,
 one line per failed feed on stderr) that needs no broker and keeps no fetch state, so
 the same invocation always prints what the feeds currently hold.
+
+Exit codes: 0 the pass completed (a failed feed is one stderr line and backs off, it does
+not fail the run: the other feeds' articles are out); 1 the fetch state could not be saved
+(full or read-only disk: the next run re-sends what this one sent, deduped downstream by
+id); 2 a usage error.
 """
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ import sys
 from newsmon.cli.arguments import positive_number
 from newsmon.collectors.pages import shard_feeds
 from newsmon.collectors.publisher import Publisher
-from newsmon.collectors.run import Sink, collect_once, poll
+from newsmon.collectors.run import CycleReport, Sink, collect_once, poll
 from newsmon.collectors.state import StateStore
 from newsmon.schemas.article import Article, encode
 from newsmon.settings import Settings
@@ -32,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "collect",
         help="poll RSS/Atom feeds, publish new articles to Kafka (or print them)",
         description="Poll RSS/Atom feeds and publish new articles to the raw topic. "
-        "Feed failures are reported one line per feed on stderr; the exit code is 0 once the run completed.",
+        "Feed failures are reported one line per feed on stderr; the exit code is 0 once the run completed, "
+        "1 when the fetch state could not be saved, 2 on a usage error.",
     )
     parser.add_argument("--once", action="store_true", help="one pass over the feeds, then exit")
     parser.add_argument("--feed", action="append", metavar="URL",
@@ -66,10 +72,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.no_full_text:
         settings = settings.model_copy(update={"full_text": "never"})
     try:
-        asyncio.run(collect(settings, feeds, once=args.once, to_stdout=args.stdout))
+        report = asyncio.run(collect(settings, feeds, once=args.once, to_stdout=args.stdout))
     except BrokenPipeError:  # the reader left (`| head`): not an error; keep Python's exit flush quiet
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 0
+        return 0
+    return 1 if report is not None and report.state_error else 0
 
 
 async def print_articles(articles: list[Article]) -> None:
@@ -78,22 +85,22 @@ async def print_articles(articles: list[Article]) -> None:
     out.flush()
 
 
-async def collect(settings: Settings, feeds: list[str], *, once: bool, to_stdout: bool) -> None:
+async def collect(settings: Settings, feeds: list[str], *, once: bool, to_stdout: bool) -> CycleReport | None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     store = StateStore(None) if to_stdout else StateStore.load(settings.data_dir)
     if to_stdout:
-        await cycle_or_poll(settings, feeds, print_articles, stop, store, once)
-        return
+        return await cycle_or_poll(settings, feeds, print_articles, stop, store, once)
     async with Publisher(settings, stop) as publisher:
-        await cycle_or_poll(settings, feeds, publisher.publish, stop, store, once)
+        return await cycle_or_poll(settings, feeds, publisher.publish, stop, store, once)
 
 
 async def cycle_or_poll(settings: Settings, feeds: list[str], sink: Sink, stop: asyncio.Event,
-                        store: StateStore, once: bool) -> None:
+                        store: StateStore, once: bool) -> CycleReport | None:
+    """The report of the one pass with `once`; polling returns None when stopped."""
     if once:
-        await collect_once(settings, feeds, sink, store=store)
-    else:
-        await poll(settings, feeds, sink, stop, store)
+        return await collect_once(settings, feeds, sink, store=store)
+    await poll(settings, feeds, sink, stop, store)
+    return None

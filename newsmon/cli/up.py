@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--data-dir", type=Path, help="where state lives (default ./.newsmon)")
     parser.add_argument("--demo", action="store_true", help="bundled sample feeds when offline, then a summary")
     parser.add_argument("--once", action="store_true", help="one collection pass, wait until processed, print the summary, exit")
+    parser.add_argument("--no-full-text", action="store_true", help="never fetch linked article pages (full_text=never)")
     parser.set_defaults(func=run)
 
 
@@ -57,6 +58,8 @@ def choose_feeds(args: argparse.Namespace, settings: Settings) -> list[str]:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.data_dir:
         settings = settings.model_copy(update={"data_dir": args.data_dir})
+    if args.no_full_text:
+        settings = settings.model_copy(update={"full_text": "never"})
     settings = settings.model_copy(update={"feeds": choose_feeds(args, settings)})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     stack = Stack(settings)
