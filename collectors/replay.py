@@ -69,6 +69,21 @@ class PageReplay:
         return with_page(article, extract_page(body, article.url, content_type))
 
 
+def reextracted(article: Article, data_dir: Path) -> Article | None:
+    """An article as collected (news.raw) with its archived page extracted again by the current
+    extractor, for `newsmon reprocess --reextract`; None when there is nothing to redo (the feed
+    carried the article, or no page was archived). A page article's feed text is its summary:
+    `with_page` kept the feed's teaser there."""
+    if article.body_source not in ("page", "teaser"):
+        return None
+    kept = archived_page(data_dir, article.url)
+    if kept is None:
+        return None
+    as_fed = msgspec.structs.replace(article, content=article.summary, summary="") if article.body_source == "page" else article
+    body, content_type = kept
+    return with_page(as_fed, extract_page(body, article.url, content_type))
+
+
 def archive_files(paths: list[Path]) -> Iterator[Path]:
     """Every replayable file under `paths`, in name order (dated layouts replay in date order);
     the archive's own index files are not articles."""

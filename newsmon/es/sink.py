@@ -34,6 +34,9 @@ ENCODER = msgspec.json.Encoder()
 MAX_CHUNK_BYTES = 8 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
 MISSING_DOCUMENT = "document_missing_exception"
+# What `reprocess --reextract` rewrites: an article's text and the fields derived from it.
+BODY_FIELDS = frozenset({"content", "text", "summary", "title", "authors", "canonical_link", "canonical_url",
+                         "content_hash", "language", "declared_language", "body_source", "body_reason"})
 
 
 
@@ -132,13 +135,14 @@ class ElasticsearchSink:
                     rejected=len(result.rejected) + len(result.rejected_stories), retries=result.retries, ms=result.ms))
         return result
 
-    def update_topics(self, articles: Sequence[Article]) -> RetagResult:
-        """Re-tag already indexed articles in place: partial update of topics and matched_rules."""
+    def update_topics(self, articles: Sequence[Article], bodies: bool = False) -> RetagResult:
+        """Re-tag already indexed articles in place: partial update of topics and matched_rules;
+        with `bodies`, also of the text and what derives from it (BODY_FIELDS: re-extracted pages)."""
         started = time.perf_counter()
         result = RetagResult()
         actions: list[Action] = []
         for article in articles:
-            self._add(actions, result.rejected, self._retag_action, article)
+            self._add(actions, result.rejected, self._retag_action, article, bodies)
         outcome = self._send(actions)
         for failure in outcome.failures:
             if MISSING_DOCUMENT in failure.reason:
@@ -183,9 +187,13 @@ class ElasticsearchSink:
         source = ENCODER.encode({**document, "indexed": indexed_at})
         return Action(action_lines("index", self.settings.stories_index, str(cluster_id), source), story)
 
-    def _retag_action(self, article: Article) -> Action:
+    def _retag_action(self, article: Article, bodies: bool = False) -> Action:
         index = article_index(article, self.settings.index_alias)
-        source = ENCODER.encode({"doc": {"topics": article.topics, "matched_rules": article.matched_rules}})
+        doc = {"topics": article.topics, "matched_rules": article.matched_rules}
+        if bodies:
+            body = {key: value for key, value in document_of(article).items() if key in BODY_FIELDS}
+            doc |= analysed_copy(body, article.language)
+        source = ENCODER.encode({"doc": doc})
         return Action(action_lines("update", index, article.id, source, retry_on_conflict=3), article)
 
     # --- sending ----------------------------------------------------------------------

@@ -7,6 +7,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
 from newsmon.collectors.archive import (
     archive_fetch,
     archive_page,
@@ -18,7 +19,13 @@ from newsmon.collectors.archive import (
 )
 from newsmon.collectors.extract import extract_page, with_page
 from newsmon.collectors.normalize import articles_from_bytes
-from newsmon.collectors.replay import PageReplay, Rejection, archive_files, read_archive
+from newsmon.collectors.replay import (
+    PageReplay,
+    Rejection,
+    archive_files,
+    read_archive,
+    reextracted,
+)
 from newsmon.collectors.run import collect_once
 
 from tests.unit.collectors.conftest import fixture_bytes, rss, static
@@ -162,3 +169,20 @@ def test_replay_re_extracts_an_archived_page_with_the_same_functions_as_live(tmp
 
 def fixture_page(name: str) -> bytes:
     return (Path(__file__).resolve().parents[2] / "fixtures" / "pages" / name).read_bytes()
+
+
+def test_reextract_redoes_archived_pages_with_the_current_extractor(tmp_path):
+    fetched = datetime(2025, 11, 9, 8, 0, tzinfo=UTC)
+    url = "https://www.tehrantimes.com/news/1"
+    archive_page(tmp_path, url, fixture_page("fa-agency.html"), "text/html", 200, fetched)
+    (teaser,) = articles_from_bytes(teaser_feed(url), "https://www.tehrantimes.com/rss", fetched)
+    old_extractor = with_page(teaser, extract_page(b"<html><body><p>" + b"old words " * 30 + b"</p></body></html>", url))
+    assert old_extractor.body_source == "page" and old_extractor.summary == "A two-line teaser."
+    again = reextracted(old_extractor, tmp_path)
+    expected = Path(__file__).resolve().parents[2] / "fixtures" / "pages" / "fa-agency.txt"
+    assert again.content.split() == expected.read_text(encoding="utf-8").split()
+    assert (again.body_source, again.summary, again.id) == ("page", "A two-line teaser.", teaser.id)
+    failed_before = with_page(teaser, extract_page(b"<html><body><p>tiny</p></body></html>", url))
+    assert failed_before.body_reason == "extraction-empty" and reextracted(failed_before, tmp_path).body_source == "page"
+    assert reextracted(msgspec.structs.replace(teaser, body_source="feed"), tmp_path) is None
+    assert reextracted(msgspec.structs.replace(old_extractor, url=url + "?other"), tmp_path) is None
