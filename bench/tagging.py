@@ -14,12 +14,13 @@ import timeit
 from pathlib import Path
 
 from newsmon.core.rules import RuleSet, load_rules
-from newsmon.core.rules_eval import read_labelled, score
+from newsmon.core.rules_eval import read_labelled, score, score_by_language
 
 ROOT = Path(__file__).resolve().parents[1]
 TAGGING = ROOT / "tests" / "fixtures" / "tagging"
 SEEDS = ROOT / "tests" / "fixtures" / "dedupe" / "seeds"
 WORDS_PER_ARTICLE = 500
+SPLITS = ("dev", "heldout", "languages_dev", "languages_heldout")  # en/ru/fa; then the added languages
 
 
 def seed_articles(tagged: bool) -> list[tuple[str, str]]:
@@ -38,7 +39,7 @@ def composed_articles(language: str, count: int = 20) -> list[tuple[str, str]]:
     Dense with topic vocabulary (every sentence is a positive or a hard negative), so this
     is the tagger's worst case: most anchors hit and the context pass always runs.
     """
-    sentences = [i.text for split in ("dev", "heldout") for i in read_labelled(TAGGING / f"{split}.tsv")
+    sentences = [i.text for split in SPLITS for i in read_labelled(TAGGING / f"{split}.tsv")
                  if i.language == language]
     rng = random.Random(language)
     articles = []
@@ -80,12 +81,14 @@ def figures() -> dict[str, float]:
         "dense_en": composed_articles("en"),
         "dense_ru": composed_articles("ru"),
         "dense_fa": composed_articles("fa"),
+        "dense_ar": composed_articles("ar"),
+        "dense_tr": composed_articles("tr"),
     }
     for name, articles in groups.items():
         seconds = time_per_article(rules, articles)
         out[f"tagging_{name}_us"] = seconds * 1e6
         out[f"tagging_{name}_per_s"] = 1 / seconds
-    for split in ("dev", "heldout"):
+    for split in SPLITS:
         out[f"tagging_{split}_micro_f1"] = score(rules, read_labelled(TAGGING / f"{split}.tsv")).micro_f1
     return out
 
@@ -97,11 +100,15 @@ def main() -> None:
           f"compiled in {result['tagging_compile_s'] * 1000:.0f} ms")
     print(f"machine reference: sum(range(1000)) takes {result['tagging_reference_loop_us']:.1f} µs")
     print(f"{'articles':<14} {'µs/article':>11} {'articles/s':>11}")
-    for name in ("untagged_en", "tagged_en", "dense_en", "dense_ru", "dense_fa"):
+    for name in ("untagged_en", "tagged_en", "dense_en", "dense_ru", "dense_fa", "dense_ar", "dense_tr"):
         print(f"{name:<14} {result[f'tagging_{name}_us']:>11.1f} {result[f'tagging_{name}_per_s']:>11.0f}")
-    for split in ("dev", "heldout"):
+    for split in SPLITS:
+        items = read_labelled(TAGGING / f"{split}.tsv")
         print(f"\n{split} set:")
-        print("\n".join(score(rules, read_labelled(TAGGING / f"{split}.tsv")).lines()))
+        print("\n".join(score(rules, items).lines()))
+        if split.startswith("languages"):
+            for language, result_of in score_by_language(rules, items).items():
+                print(f"  {language}: " + "; ".join(row.split(" (")[0] for row in result_of.lines()))
 
 
 if __name__ == "__main__":

@@ -97,3 +97,9 @@ def score(ruleset: RuleSet, items: list[Labelled]) -> Score:
         if got != set(item.topics):
             result.misses.append(Miss(item.topics, tuple(m.key for m in fired), item.text))
     return result
+
+
+def score_by_language(ruleset: RuleSet, items: list[Labelled]) -> dict[str, Score]:
+    """`score` per language of the items, in order of first appearance."""
+    languages = dict.fromkeys(item.language for item in items)
+    return {language: score(ruleset, [i for i in items if i.language == language]) for language in languages}

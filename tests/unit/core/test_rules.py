@@ -12,7 +12,7 @@ from newsmon.core.rules import (
     check_examples,
     load_rules,
 )
-from newsmon.core.rules_eval import read_labelled, score
+from newsmon.core.rules_eval import read_labelled, score, score_by_language
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 TAGGING = FIXTURES / "tagging"
@@ -68,6 +68,17 @@ def test_micro_f1_on_labelled_sets(rules: RuleSet, split: str) -> None:
     print(f"\n{split}:\n" + "\n".join(result.lines()))
     assert result.items >= 130
     assert result.micro_f1 >= 0.95, "\n".join(result.lines() + [f"{m.expected} {m.got} {m.text}" for m in result.misses])
+
+
+@pytest.mark.parametrize(("split", "bar"), [("languages_dev", 0.95), ("languages_heldout", 0.90)])
+def test_micro_f1_in_the_added_languages(rules: RuleSet, split: str, bar: float) -> None:
+    items = read_labelled(TAGGING / f"{split}.tsv")
+    assert {"ar", "tr", "az", "de", "fr", "uk", "ur", "hi"} <= {i.language for i in items}
+    result = score(rules, items)
+    assert result.micro_f1 >= bar, "\n".join(result.lines() + [f"{m.expected} {m.got} {m.text}" for m in result.misses])
+    assert all(s.precision == 1.0 for s in result.topics.values()), result.lines()
+    by_language = score_by_language(rules, items)
+    assert by_language["ar"].micro_f1 >= 0.85 and by_language["tr"].micro_f1 >= 0.9
 
 
 def test_seed_articles_get_their_honest_labels(rules: RuleSet) -> None:
