@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsmon.bench.language import accuracy, measure_language_id, read_labelled
+from newsmon.bench.language import HELDOUT, accuracy, measure_language_id, read_labelled
 from newsmon.core.language import declared_code, identify_language
 
 
@@ -26,6 +26,12 @@ def test_accuracy_per_language(items) -> None:
     low = {lang: round(result.language(lang), 3) for lang in {i.language for i in items} if result.language(lang) < 0.85}
     assert not low
     assert result.of(lambda cell: cell[1] == "body") == 1.0
+
+
+def test_accuracy_on_the_held_out_set() -> None:
+    result = accuracy(read_labelled(HELDOUT))
+    assert sum(result.total.values()) >= 30
+    assert result.of() >= 0.97 and result.outside_first >= 0.97, dict(result.confusions)
 
 
 def test_arabic_is_never_persian(items) -> None:
