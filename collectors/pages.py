@@ -52,6 +52,7 @@ from newsmon.collectors.fetcher import (
     Fetcher,
     FetchResult,
     FetchTimeout,
+    InvalidFeedURL,
     RedirectLoop,
     TooManyRedirects,
 )
@@ -75,6 +76,7 @@ ADDRESS_PRIVATE = "address-private"
 REDIRECTS = "redirects"
 BAD_ENCODING = "bad-encoding"
 CONNECTION = "connection"
+INVALID_URL = "invalid-url"
 STAGE_ERROR = "stage-error"  # an unexpected exception in this stage or in extraction (logged with its traceback)
 
 # Host states (one log line when a host's state changes)
@@ -101,7 +103,7 @@ def reason_for(exc: FeedFetchError) -> str:
         return "http-5xx" if exc.status >= 500 else "http-4xx" if exc.status >= 400 else f"http-{exc.status}"
     for kind, reason in ((FetchTimeout, TIMEOUT), (FeedTooLarge, TOO_LARGE), (BlockedRedirect, REDIRECT_PRIVATE),
                          (BlockedAddress, ADDRESS_PRIVATE), (TooManyRedirects, REDIRECTS), (RedirectLoop, REDIRECTS),
-                         (FeedEncodingError, BAD_ENCODING)):
+                         (FeedEncodingError, BAD_ENCODING), (InvalidFeedURL, INVALID_URL)):
         if isinstance(exc, kind):
             return reason
     return CONNECTION

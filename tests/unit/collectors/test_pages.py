@@ -21,6 +21,7 @@ from newsmon.collectors.fetcher import (
     FeedTooLarge,
     FetchResult,
     FetchTimeout,
+    InvalidFeedURL,
 )
 from newsmon.collectors.pages import (
     BACKING_OFF,
@@ -171,6 +172,7 @@ def test_reasons_name_what_failed():
     assert reason_for(FeedTooLarge("big")) == "too-large"
     assert reason_for(BlockedRedirect("to 10.1.2.3")) == "redirect-private"
     assert reason_for(BlockedAddress("10.1.2.3")) == "address-private"
+    assert reason_for(InvalidFeedURL("not a valid http(s) URL: http://h:99999/")) == "invalid-url"
     assert backoff_seconds(FeedHTTPError(429, "", retry_after=7)) == 7
     assert backoff_seconds(FeedHTTPError(429, "")) == 60
     assert backoff_seconds(FeedHTTPError(503, "")) is None  # a 503 that asks nothing is a failure, not a backoff
