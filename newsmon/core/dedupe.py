@@ -33,9 +33,10 @@ from newsmon.core.minhash import (
     new_inside,
     resemblance,
     share_inside,
+    share_mask,
 )
 from newsmon.core.language import identify_language
-from newsmon.core.text import dateline_words
+from newsmon.core.text import header_words
 from newsmon.core.times import epoch_from_iso, iso_from_epoch
 from newsmon.core.urls import article_id as url_id
 
@@ -57,9 +58,13 @@ class DedupeConfig:
     posting_cap: int = 16  # a key shared by this many articles is a stock phrase: dropped from the index
     candidates: int = 8  # best-hit candidates verified per article
     min_shingles: int = 8  # shorter texts are matched exactly only
-    containment: float = 0.8  # shorter text's share inside the longer ...
-    lede_match: float = 0.5  # ... and share of its lede found in the longer: same story
-    number_mismatch: float = 0.2  # max share of the shorter text's numbers missing from the other
+    whole_containment: float = 0.9  # the shorter text this much inside the other, a lede shared, all numbers there: a copy
+    containment: float = 0.4  # else one shared passage holding this share of the shorter text, starting a lede ...
+    lede_match: float = 0.5  # ... (this share of either text's lede found in the other)
+    unanchored_containment: float = 0.6  # without a shared lede: a larger share ...
+    unanchored_shingles: int = 100  # ... and a passage longer than any boilerplate paragraph
+    passage_gap: int = 8  # shingles known not to be shared (two changed words) that end a passage
+    number_mismatch: float = 0.25  # max share of the new text's numbers in the shared passages missing from the other
     index_novel_below: float = 0.7  # a member this unlike its match is indexed too ...
     indexed_per_story: int = 3  # ... up to this many indexed articles per story
     sources_cap: int = 32  # distinct sources listed per story
@@ -84,7 +89,10 @@ class _Features:
 
     sketch: Sketch
     full: np.ndarray  # sorted unique shingle hashes
+    ordered: np.ndarray  # shingle hashes in text order
     lede: np.ndarray
+    words: Words
+    skip: int  # words before the first shingle (header block, dateline)
 
 
 class Deduper:
@@ -127,7 +135,7 @@ class Deduper:
             return _decision(article_id, known[0], known[1])
         words = text_words(text)
         exact_keys = self._exact_keys(article_id, canonical_url, title, text, words)
-        cluster, reason, features = self._find(exact_keys, words, text)
+        cluster, reason, features = self._find(exact_keys, words, text, title)
         if cluster is None:
             cluster, reason = article_id, "new"
             self.stories[cluster] = self._new_story(article_id, canonical_url, title, text, source, language, now, topics)
@@ -184,18 +192,19 @@ class Deduper:
             keys.append(f"h:{content_hash(f'{title} | {text}')}")
         return keys
 
-    def _find(self, exact_keys: list[str], words: Words, text: str) -> tuple[str | None, str, _Features | None]:
+    def _find(self, exact_keys: list[str], words: Words, text: str, title: str) -> tuple[str | None, str, _Features | None]:
         for key in exact_keys:
             hit = self.seen.get(key)
             if hit is not None and hit[0] in self.stories:
                 return hit[0], "content" if key.startswith("h:") else "url", None
-        features = self._features(words, dateline_words(text))
+        features = self._features(words, header_words(text, title))
         if features is None:
             return None, "new", None
         return self._near(features), "near", features
 
     def _features(self, words: Words, skip: int) -> _Features | None:
         config = self.config
+        skip = min(skip, max(words.count - config.shingle_words, 0))
         hashes = words.shingles(config.shingle_words, skip)
         if hashes.size < config.min_shingles:
             return None
@@ -206,7 +215,7 @@ class Deduper:
             head=hashes[: config.head_shingles].copy(),
             numbers=words.numbers(config.number_limit, skip),
         )
-        return _Features(sketch, full, self._lede(hashes))
+        return _Features(sketch, full, hashes, self._lede(hashes), words, skip)
 
     def _lede(self, ordered: np.ndarray) -> np.ndarray:
         return lede(ordered, self.config.lede_skip, self.config.lede_shingles)
@@ -234,23 +243,74 @@ class Deduper:
         return [doc for doc, count in hits.most_common(self.config.candidates) if count >= 2]
 
     def _match(self, new: _Features, indexed: Sketch) -> float:
-        """Similarity score (> 0) if the two are one story: the shorter text, its lede included,
-        lies inside the longer one, and the facts (numbers) of the shorter are all there."""
+        """Similarity score (> 0) if the two are one story: they share one passage that holds at
+        least `containment` of the shorter text and starts one of them (its lede), or a larger
+        one that no boilerplate paragraph reaches; and the numbers in that passage agree.
+
+        The overlap, not the whole text, is what is compared: copies cut at other points, with a
+        header block, a caption, an intro or a trimmed ending share their lede and a passage;
+        boilerplate paragraphs share a passage but no lede, a notice on top and a footer shared
+        around different news are two short passages, and template reports share their
+        sentences but not their figures."""
         config = self.config
+        shorter = min(new.sketch.shingles, indexed.shingles)
         new_is_shorter = new.sketch.shingles <= indexed.shingles
         contained = new_inside(new.full, indexed) if new_is_shorter else indexed_inside(new.full, indexed)
-        if contained < config.containment:
+        if contained < config.containment:  # an upper bound of what one passage holds: most candidates end here
             return 0.0
-        shorter, longer_numbers = (new.sketch, indexed.numbers) if new_is_shorter else (indexed, new.sketch.numbers)
-        missing = 1.0 - share_inside(shorter.numbers, longer_numbers)
-        lede_found = (
-            indexed.share_known(new.lede)
-            if new_is_shorter
-            else share_inside(self._lede(indexed.head), new.full)
+        ledes = self._ledes_found(new, indexed)
+        if contained >= config.whole_containment and any(ledes) and not self._numbers_missing(new, indexed):
+            return contained  # the shorter text lies inside the other, lede and figures included: most copies
+        firsts, lasts, shared = indexed.passages(new.ordered, config.passage_gap)
+        anchored = self._anchored(new, indexed, ledes, firsts, lasts)
+        if anchored.any() and shared[anchored].max() >= config.containment * shorter:
+            passage = int(np.argmax(np.where(anchored, shared, -1.0)))
+        else:
+            passage = int(np.argmax(shared)) if shared.size else -1
+            if passage < 0 or shared[passage] < max(config.unanchored_shingles, config.unanchored_containment * shorter):
+                return 0.0
+        if self._figures_differ(new, indexed, int(firsts[passage]), int(lasts[passage])):
+            return 0.0
+        return min(float(shared[passage]) / shorter, 1.0)
+
+    def _ledes_found(self, new: _Features, indexed: Sketch) -> tuple[bool, bool]:
+        """Whether the new text's lede is found in the indexed one, and the indexed one's in the
+        new; a lede counts when its first half is found too (a brief whose few words of news
+        precede a shared boilerplate paragraph shares only its second half)."""
+        match, half = self.config.lede_match, self.config.lede_shingles // 2
+        indexed_lede = self._lede(indexed.head)
+        return (
+            min(indexed.share_estimated(new.lede), indexed.share_estimated(new.lede[:half])) >= match,
+            min(share_inside(indexed_lede, new.full), share_inside(indexed_lede[:half], new.full)) >= match,
         )
-        if missing > config.number_mismatch or lede_found < config.lede_match:
-            return 0.0
-        return contained
+
+    def _anchored(
+        self, new: _Features, indexed: Sketch, ledes: tuple[bool, bool], firsts: np.ndarray, lasts: np.ndarray
+    ) -> np.ndarray:
+        """Which passages start one of the texts: hold the new text's lede (near its start), or
+        the indexed one's lede where the new text has it."""
+        anchored = np.zeros(firsts.size, dtype=bool)
+        if ledes[0]:
+            anchored |= firsts <= self.config.lede_skip + self.config.lede_shingles
+        if ledes[1]:
+            hits = np.flatnonzero(share_mask(new.ordered, np.sort(self._lede(indexed.head))))
+            middle = int(hits[hits.size // 2]) if hits.size else -1
+            anchored |= (firsts <= middle) & (middle <= lasts)
+        return anchored
+
+    def _numbers_missing(self, new: _Features, indexed: Sketch) -> bool:
+        return share_inside(new.sketch.numbers, indexed.numbers) < 1.0
+
+    def _figures_differ(self, new: _Features, indexed: Sketch, first: int, last: int) -> bool:
+        """Whether too many numbers of the new text's shared passage (its shingles `first` to
+        `last`) are missing from the other text's numbers."""
+        if not self._numbers_missing(new, indexed):  # all there: most copies
+            return False
+        start, stop = new.skip + first, new.skip + last + self.config.shingle_words
+        figures = new.words.numbers(2 * self.config.number_limit, start, stop)
+        if indexed.numbers.size >= self.config.number_limit:  # only the smallest were kept: compare those
+            figures = figures[figures <= indexed.numbers[-1]]
+        return 1.0 - share_inside(figures, indexed.numbers) > self.config.number_mismatch
 
     # ---- derived index ---------------------------------------------------------------------
 

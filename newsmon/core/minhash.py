@@ -28,6 +28,7 @@ _HEADER = struct.Struct("<IHBB")  # shingles, bottom, head, numbers
 _EMPTY = np.empty(0, dtype=np.uint32)
 _EMPTY_64 = np.empty(0, dtype=np.uint64)
 _SEPARATOR = np.zeros(1, dtype=np.uint16)
+MIN_TOLD = 3  # share_estimated: fewer shingles whose presence a sketch can tell are no evidence
 _GROUP = 32  # texts hashed per numpy pass (Words.all_of): 16-32 are fastest, larger arrays outgrow the CPU caches
 
 
@@ -127,9 +128,9 @@ class Words:
         # Window i: sum of words[i + k] * weight[k] (mod 2**64), all windows in one C loop.
         return _top32(np.correlate(words, _SHINGLE_WEIGHTS[: min(width, words.size)]))
 
-    def numbers(self, limit: int, skip: int = 0) -> np.ndarray:
-        """Sorted distinct hashes of the words from `skip` on that start with a digit (the `limit` smallest)."""
-        return distinct(_top32(self.hashes[skip:][self.numeric[skip:]]))[:limit]
+    def numbers(self, limit: int, skip: int = 0, stop: int | None = None) -> np.ndarray:
+        """Sorted distinct hashes of the words from `skip` (to `stop`) that start with a digit (the `limit` smallest)."""
+        return distinct(_top32(self.hashes[skip:stop][self.numeric[skip:stop]]))[:limit]
 
 
 def distinct(values: np.ndarray) -> np.ndarray:
@@ -177,6 +178,38 @@ class Sketch:
         found = _members(values, self.sorted_head) | _members(values, self.bottom)
         return float(np.count_nonzero(found)) / values.size
 
+    def share_estimated(self, values: np.ndarray) -> float:
+        """Fraction of `values` (shingle hashes) in the sketched text, over those whose presence the
+        sketch can tell: in its head, or not above its threshold (the bottom sample is complete there)."""
+        in_head = _members(values, self.sorted_head)
+        known = in_head | (values <= self.threshold)
+        told = int(np.count_nonzero(known))
+        if told < min(values.size, MIN_TOLD):
+            return 0.0
+        return float(np.count_nonzero(in_head | (known & _members(values, self.bottom)))) / told
+
+    def passages(self, ordered: np.ndarray, gap: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The passages of another text (`ordered`: its shingles in text order) found in this one:
+        first and last position of each run of shingles known to be here, split where more than
+        `gap` shingles between two of them are known NOT to be here, and the estimated shingles
+        shared in each run (its length times the share found among its shingles whose presence
+        the sketch can tell). A changed word misses 4 shingles; a paragraph between two shared
+        ones (a notice on top and a footer around different news) splits them."""
+        in_head = _members(ordered, self.sorted_head)
+        known = in_head | (ordered <= self.threshold)
+        found = in_head | (known & _members(ordered, self.bottom))
+        positions = np.flatnonzero(found)
+        if not positions.size:
+            return positions, positions, np.empty(0)
+        known_before = np.concatenate(([0], np.cumsum(known)))
+        found_before = np.concatenate(([0], np.cumsum(found)))
+        missed_before = known_before - found_before
+        breaks = np.flatnonzero(missed_before[positions[1:]] - missed_before[positions[:-1] + 1] > gap)
+        firsts = positions[np.concatenate(([0], breaks + 1))]
+        lasts = positions[np.concatenate((breaks, [positions.size - 1]))]
+        share = (found_before[lasts + 1] - found_before[firsts]) / (known_before[lasts + 1] - known_before[firsts])
+        return firsts, lasts, (lasts - firsts + 1) * share
+
     @property
     def threshold(self) -> int:
         """Largest hash the bottom sample is complete up to (all of them if it holds every shingle)."""
@@ -219,6 +252,11 @@ def share_inside(values: np.ndarray, sorted_set: np.ndarray) -> float:
     if not values.size:
         return 1.0
     return float(np.count_nonzero(_members(values, sorted_set))) / values.size
+
+
+def share_mask(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """Which of `values` are in `sorted_set`."""
+    return _members(values, sorted_set)
 
 
 def _members(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:

@@ -139,26 +139,39 @@ def word_chars(text: str) -> np.ndarray:
     return _fold_with(_tables()[1], text)
 
 
-def header_words(text: str) -> int:
-    """How many words a leading header block takes: the category, headline, date, byline and
-    agency lines an aggregator or agency page puts above the text ("World", a headline,
-    "08.11.2025, 14:32", "By Staff", "(IRNA)"), then the dateline after them.
+def header_words(text: str, title: str = "") -> int:
+    """How many words a leading header block takes: the category, headline, date, byline,
+    agency and caption lines an aggregator or agency page puts above the text ("World", a
+    headline, "08.11.2025, 14:32", "By Staff", "(IRNA)", "Photo: AFP"), then the dateline.
 
-    A header line is short (under HEADER_LINE_CHARS), or a line without sentence-final
-    punctuation followed by a short one (a headline above its date line). Hard-wrapped body
-    lines are long and followed by long lines, so they end the header.
+    A header line is not a sentence (no sentence-final punctuation), and it is short (under
+    HEADER_LINE_CHARS), or the article's title, or stands alone: a blank line, a short
+    non-sentence line or the title follows it. A sentence ends the header, and so does a
+    hard-wrapped body line: its continuation follows it directly, and the paragraph's last
+    line ends a sentence. A brief's one line of news is a sentence, so it is never skipped.
     """
-    lines = text[:HEADER_SCAN_CHARS].split("\n")
+    first = text.find("\n", 0, HEADER_SCAN_CHARS)
+    if first < 0 or (first >= HEADER_LINE_CHARS and text[:first].rstrip().endswith(_SENTENCE_END)):
+        return dateline_words(text)  # the first line is a paragraph: no header block (most texts)
+    raw = text[:HEADER_SCAN_CHARS].split("\n")
+    raw = raw[:-1] if len(text) > HEADER_SCAN_CHARS else raw  # the last line may be cut by the scan
+    lines = [line.strip() for line in raw] + [""]
+    title = " ".join(title.split())
     count, rest, taken = 0, 0, 0
-    for index, line in enumerate(lines[:-1]):  # the last may be cut by the scan
-        line = line.strip()
+    for index, line in enumerate(lines[:-1]):
         if line:
-            following = next((later.strip() for later in lines[index + 1 : -1] if later.strip()), "")
-            headline = not line.endswith(_SENTENCE_END) and len(following) < HEADER_LINE_CHARS
-            if taken == HEADER_LINES or not (len(line) < HEADER_LINE_CHARS or headline):
+            following = lines[index + 1]
+            header = taken < HEADER_LINES and not line.endswith(_SENTENCE_END) and (
+                len(line) < HEADER_LINE_CHARS
+                or line == title
+                or not following
+                or following == title
+                or (len(following) < HEADER_LINE_CHARS and not following.endswith(_SENTENCE_END))
+            )
+            if not header:
                 break
             count, taken = count + len(_WORD_SEPARATORS.sub(" ", line).split()), taken + 1
-        rest += len(lines[index]) + 1
+        rest += len(raw[index]) + 1
     return count + dateline_words(text[rest:])
 
 
