@@ -11,12 +11,21 @@ touched since the last flush once: one changelog message per story per batch.
 
 After a restart the records come back from the changelog and `ClusterRecords(records)`
 derives the views again, as `Deduper.rebuild()` derives its candidate index.
+
+Bounded records: a story's seen keys (one `a:` key per copy, `u:`/`h:` keys of exact copies)
+grow with its copies, and a story copied 10,000 times would outgrow Kafka's 1 MB message. The
+cluster's record therefore holds at most SEEN_PER_RECORD seen keys; when it is full they move,
+once, into a sealed segment record `<cluster>#<n>` that is rewritten only when one of its keys
+expires. The story and its (capped) signatures stay in the cluster's record, so every record
+is bounded whatever the number of copies, and a batch still writes about one record per story.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, MutableMapping
 
 Record = dict  # {"story": dict | None, "seen": {key: value}, "signatures": {article id: value}}
+SEEN_PER_RECORD = 256  # seen keys in one record (~25 KB of JSON); more move into a sealed segment
+SEGMENT = "#"  # "<cluster>#<n>": the n-th sealed segment of a cluster's seen keys
 
 
 class RecordView(MutableMapping):
@@ -64,37 +73,60 @@ class ClusterRecords:
         self.stories = RecordView(self, "story", lambda key, value: key)
         self.live: dict[str, Record] = {}  # what `records` holds after the next flush
         self.touched: set[str] = set()
-        for cluster, record in records.items():
-            self.live[cluster] = record
+        self.holder: dict[str, str] = {}  # seen key -> the record holding it
+        for name, record in records.items():
+            self.live[name] = record
+            cluster = name.partition(SEGMENT)[0]
             self.stories.data.update({cluster: record["story"]} if record["story"] is not None else {})
             self.seen.data.update(record["seen"])
+            self.holder.update(dict.fromkeys(record["seen"], name))
             self.signatures.data.update(record["signatures"])
 
     def put(self, section: str, key: str, value: object, cluster: str) -> None:
-        record = self.live.setdefault(cluster, {"story": None, "seen": {}, "signatures": {}})
+        record = self._record(cluster)
         if section == "story":
             record["story"] = value
+        elif section == "signatures":
+            record["signatures"][key] = value
         else:
-            record[section][key] = value
+            if len(record["seen"]) >= SEEN_PER_RECORD:
+                self._seal(cluster, record)
+            record["seen"][key] = value
+            self.holder[key] = cluster
         self.touched.add(cluster)
 
     def drop(self, section: str, key: str, cluster: str) -> None:
-        record = self.live[cluster]
+        name = self.holder.pop(key) if section == "seen" else cluster
+        record = self.live[name]
         if section == "story":
             record["story"] = None
         else:
             del record[section][key]
         if record["story"] is None and not record["seen"] and not record["signatures"]:
-            del self.live[cluster]
-        self.touched.add(cluster)
+            del self.live[name]
+        self.touched.add(name)
+
+    def _record(self, cluster: str) -> Record:
+        return self.live.setdefault(cluster, {"story": None, "seen": {}, "signatures": {}})
+
+    def _seal(self, cluster: str, record: Record) -> None:
+        """Move the cluster's full set of seen keys into its next sealed segment record."""
+        number = 0
+        while f"{cluster}{SEGMENT}{number}" in self.live:  # a free number: expired segments leave gaps
+            number += 1
+        name = f"{cluster}{SEGMENT}{number}"
+        self.live[name] = {"story": None, "seen": record["seen"], "signatures": {}}
+        self.holder.update(dict.fromkeys(record["seen"], name))
+        record["seen"] = {}
+        self.touched.add(name)
 
     def flush(self) -> int:
         """Write each record changed since the last flush (delete the emptied ones); returns how many."""
-        for cluster in self.touched:
-            if cluster in self.live:
-                self.records[cluster] = self.live[cluster]
-            elif cluster in self.records:
-                del self.records[cluster]
+        for name in self.touched:
+            if name in self.live:
+                self.records[name] = self.live[name]
+            elif name in self.records:
+                del self.records[name]
         written = len(self.touched)
         self.touched.clear()
         return written

@@ -87,3 +87,39 @@ def test_expiry_deletes_whole_records() -> None:
     assert deduper.expire(NOW + 2 * DAY) > 0
     state.flush()
     assert set(records) == set(state.stories) == {assign(deduper, a).cluster_id for a in new}
+
+
+def test_a_story_copied_20000_times_keeps_every_record_bounded() -> None:
+    """Issue 16: the record of a heavily copied story grew ~100 bytes per copy and passed Kafka's
+    1 MB near 10,000 copies. Seen keys now move into sealed segments of bounded size."""
+    records = CountingDict()
+    state = ClusterRecords(records)
+    deduper = Deduper(DedupeConfig(), seen=state.seen, signatures=state.signatures, stories=state.stories)
+    original = corpus()[0]
+    first = assign(deduper, original)
+    sizes = []
+    for copy in range(20_000):
+        ident = f"copy-{copy:05d}"
+        decision = deduper.assign(article_id=ident, canonical_url=f"https://mirror.example/{ident}", title=original.title,
+                                  text=original.text, source=f"mirror{copy % 50}", published="", now=NOW + copy)
+        assert decision.cluster_id == first.cluster_id
+        if copy % 1000 == 999:
+            state.flush()
+            sizes.append(max(len(json.dumps(record)) for record in records.values()))
+    assert max(sizes) < 64_000  # far below Kafka's 1 MB, and not growing with the copies
+    assert sizes[-1] <= sizes[1] * 1.2
+    assert len(records) > 20_000 // 256  # the keys are spread over sealed segments
+    recovered = ClusterRecords(json.loads(json.dumps(dict(records))))
+    assert dict(recovered.seen) == dict(state.seen) and dict(recovered.stories) == dict(state.stories)
+    again = Deduper(DedupeConfig(), seen=recovered.seen, signatures=recovered.signatures, stories=recovered.stories)
+    assert again.assign(article_id="copy-12345", canonical_url="https://mirror.example/copy-12345", title="", text="other",
+                        source="mirror", published="", now=NOW) == _decision_of(first.cluster_id, "copy-12345")
+    assert again.expire(NOW + 400 * DAY) > 0
+    recovered.flush()
+    assert not recovered.records  # expiry empties and deletes every segment
+
+
+def _decision_of(cluster: str, ident: str):
+    from newsmon.core.dedupe import Decision
+
+    return Decision(cluster, cluster, True, "content")
