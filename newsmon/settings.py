@@ -132,6 +132,8 @@ class Settings(BaseSettings):
     worker_group: str = "newsmon"  # the Faust app id: the worker's consumer group, prefix of its internal topics
     web_host: str = "127.0.0.1"  # the live page and /health bind here; 0.0.0.0 exposes them to the network
     web_port: int = 6066
+    # `newsmon up` stops (exit 1) when a worker stage stays failing this long (its /health says which)
+    stage_failure_limit_seconds: float = 600.0
 
     # --- live page (served by the worker) and alert deliveries ---
     live_window_hours: int = 6  # span of the per-topic chart

@@ -2,7 +2,10 @@
 
 Embedded servers start only for what the settings leave unset, so pointing
 KAFKA_BOOTSTRAP_SERVERS / ELASTICSEARCH_URL at existing servers uses them instead.
-External servers that are down at start are retried with backoff, and each retry says so.
+External servers that are down at start are waited for (STARTUP_WAIT, one line per retry;
+a SIGTERM ends the wait at once). While running, the stack is healthy only if the worker and
+every embedded server are alive and no stage of the worker (its /health) stays failing past
+`stage_failure_limit_seconds`: otherwise `check` raises StackError and `up` exits non-zero.
 """
 from __future__ import annotations
 
@@ -16,22 +19,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+import httpx
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.errors import KafkaError
 
+from newsmon.core.times import epoch_from_iso
 from newsmon.embedded import Server, exit_with_parent, noida, port_open, tansu
-from newsmon.kafka import kafka_client_kwargs
+from newsmon.kafka import TopicTail, kafka_client_kwargs
 from newsmon.log import kv
+from newsmon.retry import RetriesExhausted, RetryPolicy, Transient, retry
 from newsmon.settings import Settings
 
 log = logging.getLogger(__name__)
-WORKER_GROUP = "newsmon"  # the Faust app id is its consumer group
 DAY_MS = 86_400_000
+STARTUP_WAIT = RetryPolicy(first=1.0, cap=30.0, attempts=14)  # about 5 minutes for a server to come up
 
 
 class StackError(RuntimeError):
-    """A server never became reachable, or the worker died."""
+    """A server never became reachable, died, or the worker died or cannot recover."""
+
+
+class Unreachable(Transient):
+    """A server's port does not accept connections (yet)."""
 
 
 @dataclass
@@ -59,19 +68,22 @@ class Stack:
         self.settings = s.model_copy(update={"kafka_bootstrap_servers": kafka, "elasticsearch_url": es})
         return self.settings
 
-    def wait_reachable(self, timeout: float = 300.0) -> None:
-        """Wait for Kafka and Elasticsearch ports, with backoff and one line per retry."""
-        targets = {"kafka": _first_hostport(self.settings.kafka_bootstrap_servers)}
+    async def wait_reachable(self, stop: asyncio.Event | None = None, policy: RetryPolicy = STARTUP_WAIT) -> None:
+        """Wait for the Kafka and Elasticsearch ports, one line per retry; RetryStopped once `stop` is set."""
         es = urlsplit(self.settings.elasticsearch_url)
-        targets["elasticsearch"] = (es.hostname or "127.0.0.1", es.port or (443 if es.scheme == "https" else 9200))
-        deadline, delay = time.monotonic() + timeout, 1.0
+        targets = {
+            "kafka": _first_hostport(self.settings.kafka_bootstrap_servers),
+            "elasticsearch": (es.hostname or "127.0.0.1", es.port or (443 if es.scheme == "https" else 9200)),
+        }
         for name, (host, port) in targets.items():
-            while not port_open(port, host):
-                if time.monotonic() > deadline:
-                    raise StackError(f"{name} at {host}:{port} unreachable for {timeout:.0f}s; giving up")
-                log.warning(kv(event="server-unreachable", server=name, address=f"{host}:{port}", retry_in=delay))
-                time.sleep(delay)
-                delay = min(delay * 2, 30.0)
+            async def probe() -> None:
+                if not await asyncio.to_thread(port_open, port, host):
+                    raise Unreachable(f"nothing accepts connections at {host}:{port}")
+
+            try:
+                await retry(policy, probe, what=f"{name} unreachable", stop=stop, server=name, address=f"{host}:{port}")
+            except RetriesExhausted as exc:
+                raise StackError(f"{name} at {host}:{port} unreachable: {exc}; giving up") from None
 
     # ---- worker --------------------------------------------------------------------
     def start_worker(self) -> subprocess.Popen:
@@ -99,6 +111,17 @@ class Stack:
         if self.worker is not None and self.worker.poll() is not None:
             raise StackError(f"worker exited with code {self.worker.returncode}; see {self.settings.data_dir}/logs/worker.log")
 
+    async def check(self) -> None:
+        """StackError if the worker or an embedded server is gone, or a worker stage stays failing past the limit."""
+        self.check_worker()
+        for server in self.servers:
+            if server.process is not None and server.process.poll() is not None:
+                raise StackError(f"{server.name} exited with code {server.process.returncode}; see {server.log_path}")
+        stuck = failing_for(await worker_health(self.settings), self.settings.stage_failure_limit_seconds, time.time())
+        if stuck:
+            raise StackError("worker stage cannot recover: " + "; ".join(
+                f"{name} failing since {state['since']}: {state['error']}" for name, state in stuck.items()))
+
     def stop(self) -> None:
         if self.worker is not None and self.worker.poll() is None:
             self.worker.terminate()
@@ -118,6 +141,25 @@ def _first_hostport(bootstrap: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+async def worker_health(settings: Settings) -> dict | None:
+    """The worker's /health answer, or None while its web server does not answer."""
+    host = "127.0.0.1" if settings.web_host in ("0.0.0.0", "::", "") else settings.web_host
+    try:
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            response = await client.get(f"http://{host}:{settings.web_port}/health")
+        return response.json()
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
+def failing_for(health: dict | None, limit_seconds: float, now: float) -> dict[str, dict]:
+    """The stages of a /health answer that have been failing for longer than `limit_seconds`."""
+    stages = (health or {}).get("stages", {})
+    return {name: state for name, state in stages.items()
+            if state.get("status") == "failing" and state.get("since")
+            and now - epoch_from_iso(state["since"]) > limit_seconds}
+
+
 async def ensure_topics(settings: Settings, topic_ids: list[str]) -> None:
     """Create the pipeline's topics with their partition counts before anything produces.
 
@@ -131,12 +173,12 @@ async def ensure_topics(settings: Settings, topic_ids: list[str]) -> None:
     flow = {"retention.ms": str(int(settings.topic_retention_days * DAY_MS))}
     kept = {"retention.ms": str(int(settings.dedupe_window_days * DAY_MS))}
     wanted = [
-        NewTopic(settings.raw_topic, p, 1, topic_configs=flow), NewTopic("news.dedupe", 1, 1, topic_configs=flow),
-        NewTopic(settings.articles_topic, p, 1, topic_configs=flow), NewTopic("news.volume", 1, 1, topic_configs=flow),
+        NewTopic(settings.raw_topic, p, 1, topic_configs=flow), NewTopic(settings.dedupe_topic, 1, 1, topic_configs=flow),
+        NewTopic(settings.articles_topic, p, 1, topic_configs=flow), NewTopic(settings.volume_topic, 1, 1, topic_configs=flow),
         NewTopic(settings.dlq_topic, p, 1, topic_configs=kept),
         *(NewTopic(settings.alerts_topic(t), p, 1, topic_configs=kept) for t in topic_ids),
     ]
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, **kafka_security(settings))
+    admin = AIOKafkaAdminClient(**kafka_client_kwargs(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -148,40 +190,33 @@ async def ensure_topics(settings: Settings, topic_ids: list[str]) -> None:
         await admin.close()
 
 
-def kafka_security(settings: Settings) -> dict:
-    """aiokafka keyword arguments for TLS/SASL, from the settings."""
-    return {k: v for k, v in kafka_client_kwargs(settings).items() if k != "bootstrap_servers"}
+def worker_inputs(settings: Settings) -> list[str]:
+    """The topics the worker's consumer group reads and commits."""
+    return [settings.raw_topic, settings.dedupe_topic, settings.articles_topic]
 
 
 async def consumer_lag(settings: Settings, topics: list[str]) -> int | None:
     """Messages the worker's consumer group has not committed yet (None: broker cannot tell)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, **kafka_security(settings))
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, **kafka_security(settings))
-    await admin.start()
-    await consumer.start()
+    admin = AIOKafkaAdminClient(**kafka_client_kwargs(settings))
     try:
-        partitions = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
-        ends = await consumer.end_offsets(partitions)
-        committed = await admin.list_consumer_group_offsets(WORKER_GROUP)
-    except (KafkaError, KafkaConnectionError):
+        await admin.start()
+        async with TopicTail(settings, topics) as tail:
+            ends = await tail.end_offsets()
+        committed = await admin.list_consumer_group_offsets(settings.worker_group)
+    except KafkaError:
         return None
     finally:
-        await consumer.stop()
         await admin.close()
     return sum(max(0, end - (committed[tp].offset if tp in committed else 0)) for tp, end in ends.items())
 
 
 async def wait_drained(settings: Settings, stack: Stack | None = None, timeout: float = 300.0, stable_checks: int = 2) -> bool:
     """Wait until the worker has consumed and committed everything in its input topics."""
-    topics = [settings.raw_topic, "news.dedupe", settings.articles_topic]
     deadline, zeros = time.monotonic() + timeout, 0
     while time.monotonic() < deadline:
         if stack is not None:
             stack.check_worker()
-        lag = await consumer_lag(settings, topics)
+        lag = await consumer_lag(settings, worker_inputs(settings))
         zeros = zeros + 1 if lag == 0 else 0
         if zeros >= stable_checks:
             return True
@@ -191,14 +226,9 @@ async def wait_drained(settings: Settings, stack: Stack | None = None, timeout: 
 
 async def alert_counts(settings: Settings, topic_ids: list[str]) -> dict[str, int]:
     """Messages kept on each alerts.<topic-id> topic (story and breaking-volume alerts)."""
-    consumer = AIOKafkaConsumer(**kafka_client_kwargs(settings))
-    await consumer.start()
-    try:
-        counts = {}
-        for topic_id in topic_ids:
-            name = settings.alerts_topic(topic_id)
-            partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
-            counts[topic_id] = sum((await consumer.end_offsets(partitions)).values()) if partitions else 0
-        return counts
-    finally:
-        await consumer.stop()
+    names = {settings.alerts_topic(t): t for t in topic_ids}
+    counts = dict.fromkeys(topic_ids, 0)
+    async with TopicTail(settings, list(names)) as tail:
+        for tp, end in (await tail.end_offsets()).items():
+            counts[names[tp.topic]] += end
+    return counts

@@ -88,8 +88,9 @@ class DeadLetter(msgspec.Struct, kw_only=True):
 
     stage: str
     reason: str
-    payload: str
+    payload: str  # the record as it was: its UTF-8 text, or base64 when it is not UTF-8
     created: str
+    payload_encoding: str = "utf-8"  # "utf-8" | "base64"
 
 
 class Batch(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):

@@ -21,15 +21,19 @@ import msgspec
 import orjson
 from newsmon.schemas.article import Alert, Article, decode_batch, encode
 from newsmon.streams.alert_log import AlertLog
-from newsmon.streams.topics import Topics, json_table
+from newsmon.streams.health import Health
+from newsmon.streams.topics import RECORD_ERRORS, Topics, dead_letter, json_table
 
 from newsmon.core.alerting import AlertTimeError, BreakingVolume, StoryAlerter
 from newsmon.core.times import now_iso
 from newsmon.log import kv
+from newsmon.retry import describe
 from newsmon.settings import Settings
 
 log = logging.getLogger(__name__)
 EXPIRE_EVERY_SECONDS = 600.0
+STAGE = "alerts"
+VOLUME_STAGE = "breaking-volume"
 
 
 def story_alert(article: Article, topic: str) -> Alert:
@@ -59,7 +63,22 @@ def volume_events(articles: list[Article], plans: list[list[tuple[str, bool]]]) 
             for topic, _ in decisions]
 
 
-def register(app: faust.App, topics: Topics, settings: Settings) -> None:
+def plannable(articles: list[Article], alerter: StoryAlerter) -> tuple[list[Article], list[tuple[Article, str]]]:
+    """The articles the alerter can plan, and the others with why (planning writes nothing)."""
+    usable, refused = [], []
+    for article in articles:
+        try:
+            alerter.plan(article)
+        except RECORD_ERRORS as exc:
+            refused.append((article, describe(exc)))
+            continue
+        usable.append(article)
+    return usable, refused
+
+
+def register(app: faust.App, topics: Topics, settings: Settings, health: Health) -> None:
+    health.expect(STAGE)
+    health.expect(VOLUME_STAGE)
     alerted = json_table(app, "alerts-stories")
     buckets = json_table(app, "alerts-volume", partitions=1)
     alerter = StoryAlerter(alerted, window_days=settings.dedupe_window_days)
@@ -77,7 +96,14 @@ def register(app: faust.App, topics: Topics, settings: Settings) -> None:
     async def alert_stories(stream: faust.StreamT) -> None:
         async for payload in stream:
             await sent.recall(app.consumer_generation_id, alerter.remember)  # alerts a crash kept but the table lost
-            articles = [quieted(article) for article in decode_batch(payload).articles]
+            try:
+                batch = decode_batch(payload)
+            except RECORD_ERRORS as exc:
+                await dead_letter(topics, STAGE, f"undecodable batch: {describe(exc)}", payload)
+                continue
+            articles, refused = plannable([quieted(article) for article in batch.articles], alerter)
+            for article, reason in refused:
+                await dead_letter(topics, STAGE, f"unplannable article {article.id}: {reason}", encode(article))
             plans = alerter.plan_all(articles)  # [] for a re-delivery
             alerts = [story_alert(article, topic) for article, decisions in zip(articles, plans)
                       for topic, is_new in decisions if is_new and topic in topics.alerts]
@@ -94,20 +120,25 @@ def register(app: faust.App, topics: Topics, settings: Settings) -> None:
                     log.info(kv(event="alerts-expired", partition=partition, entries=dropped))
             if counted := volume_events(articles, plans):
                 await topics.volume.send(value=orjson.dumps(counted))
+            health.ok(STAGE)
 
     @app.agent(topics.volume, name="newsmon.breaking-volume")
     async def watch_volume(stream: faust.StreamT) -> None:
         async for payload in stream:
-            events = orjson.loads(payload)
-            if events and isinstance(events[0], str):  # one event, as sent before batching
-                events = [events]
-            for topic, published, quiet in events:
+            try:
+                events = orjson.loads(payload)
+            except orjson.JSONDecodeError as exc:
+                await dead_letter(topics, VOLUME_STAGE, f"undecodable volume events: {exc}", payload)
+                continue
+            for event in events:
                 try:
+                    topic, published, quiet = event
                     burst = volume.observe(topic, published, replay=quiet)
-                except AlertTimeError as exc:
-                    log.warning(kv(event="volume-skipped", topic=topic, reason=exc))
+                except (AlertTimeError, *RECORD_ERRORS) as exc:
+                    await dead_letter(topics, VOLUME_STAGE, f"unusable volume event: {describe(exc)}", orjson.dumps(event))
                     continue
                 if burst is not None and topic in topics.alerts:
                     alert = Alert(kind="breaking-volume", topic=topic, rate=burst.rate, baseline=burst.baseline, created=now_iso())
                     await topics.alerts[topic].send(key=topic.encode(), value=encode(alert))
                     log.info(kv(event="breaking-volume", topic=topic, rate=burst.rate, baseline=burst.baseline))
+            health.ok(VOLUME_STAGE)

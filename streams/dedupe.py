@@ -20,29 +20,39 @@ from collections.abc import Callable
 
 import faust
 import msgspec
-from newsmon.schemas.article import Article, Story, decode_batch, pack
-from newsmon.streams.topics import Topics, dead_letter, json_table, partitioner
+from newsmon.schemas.article import Article, Story, decode_batch, encode, pack
+from newsmon.streams.health import Health
+from newsmon.streams.topics import RECORD_ERRORS, Topics, dead_letter, json_table, partitioner
 
 from newsmon.core.dedupe import DedupeConfig, Deduper
 from newsmon.core.dedupe_records import ClusterRecords
 from newsmon.core.pipeline import dedupe
 from newsmon.log import kv
+from newsmon.retry import describe
 from newsmon.settings import Settings
 
 log = logging.getLogger(__name__)
 EXPIRE_EVERY_SECONDS = 600.0
+STAGE = "dedupe"
 
 
-def decide_all(articles: list[Article], deduper: Deduper, now: float) -> tuple[list[Article], dict[str, Story]]:
-    """The articles to index (all but exact copies), and each touched story's latest summary."""
+def decide_all(articles: list[Article], deduper: Deduper, now: float
+               ) -> tuple[list[Article], dict[str, Story], list[tuple[Article, str]]]:
+    """The articles to index (all but exact copies), each touched story's latest summary, and
+    the articles that could not be decided, with why (for news.dlq; the others go on)."""
     decided: list[Article] = []
     stories: dict[str, Story] = {}
+    refused: list[tuple[Article, str]] = []
     for article in articles:
-        article, decision = dedupe(article, deduper, now)
+        try:
+            article, decision = dedupe(article, deduper, now)
+            stories[article.cluster_id] = story_of(deduper, article)
+        except RECORD_ERRORS as exc:
+            refused.append((article, describe(exc)))
+            continue
         if not decision.is_exact_copy:
             decided.append(article)
-        stories[article.cluster_id] = story_of(deduper, article)
-    return decided, stories
+    return decided, stories, refused
 
 
 def split_by_partition(
@@ -62,7 +72,8 @@ def story_of(deduper: Deduper, article: Article) -> Story:
     return msgspec.convert(deduper.story(article.cluster_id), Story)
 
 
-def register(app: faust.App, topics: Topics, settings: Settings) -> None:
+def register(app: faust.App, topics: Topics, settings: Settings, health: Health) -> None:
+    health.expect(STAGE)
     records = json_table(app, "dedupe-clusters", partitions=1)
     config = DedupeConfig(window_days=settings.dedupe_window_days)
     partition_of = partitioner(topics.articles.partitions or app.conf.topic_partitions)
@@ -91,11 +102,14 @@ def register(app: faust.App, topics: Topics, settings: Settings) -> None:
                     log.info(kv(event="dedupe-expired", entries=dropped))
             try:
                 batch = decode_batch(payload)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                await dead_letter(topics, "dedupe", f"undecodable batch: {exc}", payload)
+            except RECORD_ERRORS as exc:
+                await dead_letter(topics, STAGE, f"undecodable batch: {describe(exc)}", payload)
                 continue
-            decided, touched = decide_all(batch.articles, deduper, now)
+            decided, touched, refused = decide_all(batch.articles, deduper, now)
+            for article, reason in refused:
+                await dead_letter(topics, STAGE, f"undecidable article {article.id}: {reason}", encode(article))
             state.flush()  # one changelog message per story the batch touched
             for partition, (articles, summaries) in split_by_partition(decided, touched, partition_of).items():
                 for message in pack(articles, settings.stream_batch_bytes, summaries):
                     await topics.articles.send(value=message, partition=partition)
+            health.ok(STAGE)

@@ -1,15 +1,22 @@
 """Alert deliveries beyond Kafka: POST each alerts.<topic> message to the configured webhooks.
 
-Runs as a worker task with its OWN consumer group (`newsmon.deliveries`) and offsets, not
-inside the alerts stage: a slow or dead receiver delays only further deliveries, never the
-pipeline. A message's offset is committed after every target took it, or gave up after
-the retry budget and was recorded on news.dlq, so each alert is delivered once (receivers
-see the same X-Newsmon-Delivery id on retries and after a crash between POST and commit).
-Several workers share the group, so Kafka hands each alert partition to one of them.
+Runs as worker tasks, not inside the alerts stage, and ONE PER TARGET, each with its own
+consumer group (`<worker_group>.deliveries.<target key>`) and offsets: a slow or dead
+receiver delays only its own deliveries, never another target's and never the pipeline.
+Each attempt has a total deadline (`webhook_timeout_seconds` over connect, send and the
+whole answer: a receiver trickling its body byte by byte is cut there) and the attempts of
+one alert follow the target's RetryPolicy. A message's offset is committed once the target
+took it, or gave up on it (refused for good, or out of attempts) and it was recorded on
+news.dlq, so each alert is delivered once per target (receivers see the same
+X-Newsmon-Delivery id on retries and after a crash between POST and commit). Several workers
+share each group, so Kafka hands each alert partition to one of them. A task that fails
+(the broker gone at start, a commit refused in a rebalance) is logged, shown on /health and
+restarted with backoff.
 """
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections import Counter
 
@@ -19,111 +26,142 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 from newsmon.schemas.article import ALERT_DECODER, Alert
+from newsmon.streams.health import Health, supervise
 from newsmon.streams.topics import Topics, dead_letter
 
-from newsmon.core.webhooks import (
-    WebhookError,
-    build_request,
-    retry_delays,
-    retryable,
-    target_host,
-    wants,
-)
+from newsmon.core.webhooks import WebhookError, WebhookRequest, build_request, target_host, wants
 from newsmon.kafka import kafka_client_kwargs
 from newsmon.log import kv
+from newsmon.retry import RetriesExhausted, RetryPolicy, describe, retry
 from newsmon.settings import Settings, WebhookTarget
 
 log = logging.getLogger(__name__)
-GROUP = "newsmon.deliveries"
+STAGE = "deliveries"
 
 
 class DeliveryFailed(RuntimeError):
     """A webhook did not take an alert within the retry budget (or refused it for good)."""
 
 
-class Deliverer:
-    """Posts alerts to webhook targets with retries and backoff; counts what happened."""
+def delivery_policy(settings: Settings) -> RetryPolicy:
+    """`webhook_attempts` tries per alert and target, the first retry after `webhook_backoff_seconds`."""
+    return RetryPolicy(first=settings.webhook_backoff_seconds, cap=60.0, attempts=settings.webhook_attempts)
 
-    def __init__(self, settings: Settings, topics: Topics, client: httpx.AsyncClient) -> None:
-        self.settings, self.topics, self.client = settings, topics, client
+
+def target_key(target: WebhookTarget) -> str:
+    """Stable per target URL, and says nothing of it (URLs may carry secrets)."""
+    return hashlib.sha256(target.url.encode()).hexdigest()[:10]
+
+
+def stage_name(target: WebhookTarget) -> str:
+    return f"{STAGE}:{target_host(target.url)}:{target_key(target)}"
+
+
+def short(exc: BaseException) -> str:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code}"
+    if isinstance(exc, TimeoutError):
+        return "no complete answer before the deadline"
+    return describe(exc)
+
+
+class Deliverer:
+    """Posts alerts to one webhook target with a deadline per attempt and retries; counts what happened."""
+
+    def __init__(self, settings: Settings, topics: Topics, client: httpx.AsyncClient, target: WebhookTarget) -> None:
+        self.settings, self.topics, self.client, self.target = settings, topics, client, target
+        self.policy = delivery_policy(settings)
         self.counts: Counter[str] = Counter()
 
     async def handle(self, record: ConsumerRecord) -> None:
-        """Deliver one alerts.<topic> message to every target that wants its topic."""
+        """Deliver one alerts.<topic> message to the target, or record on news.dlq why not."""
         try:
             alert = ALERT_DECODER.decode(record.value)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             self.counts["undecodable"] += 1
-            await dead_letter(self.topics, "deliveries", f"undecodable alert: {exc}", record.value)
+            await dead_letter(self.topics, STAGE, f"undecodable alert: {exc}", record.value)
             return
-        targets = [t for t in self.settings.webhooks if wants(t, alert.topic)]
-        await asyncio.gather(*(self.deliver_or_record(t, alert, record.value) for t in targets))
-
-    async def deliver_or_record(self, target: WebhookTarget, alert: Alert, payload: bytes) -> None:
+        if not wants(self.target, alert.topic):
+            return
+        host = target_host(self.target.url)
         try:
-            attempts = await self.deliver(target, alert)
+            attempts = await self.deliver(alert)
         except (DeliveryFailed, WebhookError) as exc:
             self.counts["gave-up"] += 1
-            log.error(kv(event="webhook-gave-up", target=target_host(target.url), topic=alert.topic, error=exc))
-            await dead_letter(self.topics, "deliveries", f"webhook {target_host(target.url)}: {exc}", payload)
+            log.error(kv(event="webhook-gave-up", target=host, topic=alert.topic, error=exc))
+            await dead_letter(self.topics, STAGE, f"webhook {host}: {exc}", record.value)
             return
         self.counts["delivered"] += 1
-        log.info(kv(event="webhook-delivered", target=target_host(target.url), topic=alert.topic, kind=alert.kind, attempts=attempts))
+        log.info(kv(event="webhook-delivered", target=host, topic=alert.topic, kind=alert.kind, attempts=attempts))
 
-    async def deliver(self, target: WebhookTarget, alert: Alert) -> int:
-        """POST until a 2xx; returns the attempts it took. Raises DeliveryFailed when out of budget."""
-        request = build_request(target, alert)
-        delays = retry_delays(self.settings.webhook_attempts, self.settings.webhook_backoff_seconds)
-        for attempt in range(1, len(delays) + 2):
-            status, reason = await self.post(request.url, request.body, request.headers)
-            if status is not None and 200 <= status < 300:
-                return attempt
-            if not retryable(status) or attempt > len(delays):
-                raise DeliveryFailed(f"{reason} after {attempt} attempt(s)")
+    async def deliver(self, alert: Alert) -> int:
+        """POST until a 2xx; returns the attempts it took. Raises DeliveryFailed when refused or out of budget."""
+        request = build_request(self.target, alert)
+        tries = 0
+
+        async def attempt() -> None:
+            nonlocal tries
+            tries += 1
+            await self.post(request)
+
+        def counted(exc: Exception, failures: int) -> None:
             self.counts["retries"] += 1
-            log.warning(kv(event="webhook-retry", target=target_host(target.url), topic=alert.topic, attempt=attempt,
-                           reason=reason, retry_in=delays[attempt - 1]))
-            await asyncio.sleep(delays[attempt - 1])
-        raise AssertionError("unreachable: the loop returns or raises")
 
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-        """(HTTP status or None on a network error, a short reason for logs and the DLQ)."""
         try:
-            response = await self.client.post(url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            return None, f"{type(exc).__name__}: {exc}"
-        return response.status_code, f"HTTP {response.status_code}"
+            await retry(self.policy, attempt, what=f"webhook {target_host(self.target.url)} did not take the alert",
+                        on_retry=counted, topic=alert.topic)
+        except RetriesExhausted as exc:
+            raise DeliveryFailed(f"{short(exc.__cause__)} after {tries} attempt(s)") from None
+        except (httpx.HTTPError, OSError) as exc:  # refused for good (4xx, 3xx, a URL httpx cannot use)
+            raise DeliveryFailed(f"{short(exc)} after {tries} attempt(s)") from None
+        return tries
+
+    async def post(self, request: WebhookRequest) -> None:
+        """One attempt, the whole exchange within the deadline; HTTPStatusError unless 2xx."""
+        async with asyncio.timeout(self.settings.webhook_timeout_seconds):
+            response = await self.client.post(request.url, content=request.body, headers=request.headers)
+        if not response.is_success:
+            raise httpx.HTTPStatusError(f"HTTP {response.status_code}", request=response.request, response=response)
 
 
-async def run_deliveries(settings: Settings, topics: Topics, instance_id: str) -> None:
-    """Consume the alert topics in the deliveries group; commit each message once handled.
+async def run_target(settings: Settings, topics: Topics, target: WebhookTarget, instance_id: str, health: Health) -> None:
+    """Consume the target's alert topics in its own group; commit each message once handled.
 
     `instance_id` is a static group membership id, as the worker's own: a restarted worker
     takes its place back at once, where noida-db would keep a killed member as group leader.
     """
-    names = [settings.alerts_topic(t) for t in topics.alerts]
+    names = [settings.alerts_topic(t) for t in topics.alerts if wants(target, t)]
+    if not names:
+        return
+    group = f"{settings.worker_group}.deliveries.{target_key(target)}"
     consumer = AIOKafkaConsumer(
-        *names, group_id=GROUP, group_instance_id=instance_id, enable_auto_commit=False, auto_offset_reset="earliest",
-        **kafka_client_kwargs(settings),
+        *names, group_id=group, group_instance_id=f"{instance_id}-deliveries-{target_key(target)}",
+        enable_auto_commit=False, auto_offset_reset="earliest", **kafka_client_kwargs(settings),
     )
-    timeout = httpx.Timeout(settings.webhook_timeout_seconds)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
-        deliverer = Deliverer(settings, topics, client)
-        await consumer.start()
-        log.info(kv(event="deliveries-started", group=GROUP, targets=len(settings.webhooks), topics=",".join(names)))
+    stage = stage_name(target)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(settings.webhook_timeout_seconds), follow_redirects=False) as client:
+        deliverer = Deliverer(settings, topics, client, target)
         try:
+            await consumer.start()
+            log.info(kv(event="deliveries-started", group=group, target=target_host(target.url), topics=",".join(names)))
+            health.ok(stage)
             async for record in consumer:
                 await deliverer.handle(record)
                 await consumer.commit({TopicPartition(record.topic, record.partition): OffsetAndMetadata(record.offset + 1, "")})
+                health.ok(stage)
         finally:
             await consumer.stop()
-            log.info(kv(event="deliveries-stopped", **deliverer.counts))
+            log.info(kv(event="deliveries-stopped", target=target_host(target.url), **deliverer.counts))
 
 
-def register(app: faust.App, topics: Topics, settings: Settings) -> None:
+def register(app: faust.App, topics: Topics, settings: Settings, health: Health) -> None:
     if not settings.webhooks:
         return
 
     @app.task
     async def deliver_alerts() -> None:
-        await run_deliveries(settings, topics, f"{app.conf.consumer_group_instance_id}-deliveries")
+        instance_id = app.conf.consumer_group_instance_id
+        await asyncio.gather(*(
+            supervise(health, stage_name(target), lambda target=target: run_target(settings, topics, target, instance_id, health))
+            for target in settings.webhooks
+        ))

@@ -1,7 +1,9 @@
 """The live page on the worker's own (Faust/aiohttp) web server, at http://web_host:web_port/.
 
 Routes: `/` the page, `/static/*` its hand-written script and style, `/live/snapshot.json`
-the current data, `/live/events` the same data pushed as server-sent events. While someone
+the current data, `/live/events` the same data pushed as server-sent events, `/health` the
+worker's stages (ok / failing since, last error; HTTP 503 while one fails). Nothing else:
+Faust's own views are off (streams/app.py), and the server binds web_host (127.0.0.1). While someone
 watches, a task re-reads Elasticsearch every `live_refresh_seconds` (and the worker group's
 lag every few seconds); another task follows the tail of the alert topics without a
 consumer group, so the page never takes alerts from anyone and shows the latest ones again
@@ -20,14 +22,14 @@ import faust
 import msgspec
 import orjson
 from aiohttp import web as aioweb
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from newsmon.schemas.article import ALERT_DECODER
+from newsmon.streams.health import Health, supervise
 from newsmon.streams.topics import Topics
 
 from newsmon.core.times import now_iso
 from newsmon.es.client import make_client
-from newsmon.kafka import kafka_client_kwargs
+from newsmon.kafka import TopicTail
 from newsmon.log import kv
 from newsmon.settings import Settings
 from newsmon.stack import consumer_lag
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 ALERTS_KEPT = 50
 LAG_EVERY_SECONDS = 5.0
 KEEPALIVE_SECONDS = 15.0
+REFRESH_TASK = "live-page"
+ALERTS_TASK = "live-alerts"
 SECURITY_HEADERS = {
     # The page loads nothing from elsewhere and runs no inline script: injected markup could not run.
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
@@ -100,8 +104,10 @@ class LiveFeed:
             self.changed.notify_all()
 
 
-async def refresh(feed: LiveFeed, settings: Settings, topics: Topics) -> None:
-    """Re-read Elasticsearch (and the lag) while anyone watches; keep the last good data on errors."""
+async def refresh(feed: LiveFeed, settings: Settings, topics: Topics, health: Health) -> None:
+    """Re-read Elasticsearch (and the lag) while anyone watches; keep the last good data on errors.
+
+    A failing worker stage makes the page "degraded", its status line naming the stage."""
     client = make_client(settings)
     topic_ids = list(topics.alerts)
     inputs = [t.get_topic_name() for t in (topics.raw, topics.dedupe, topics.articles)]
@@ -110,14 +116,18 @@ async def refresh(feed: LiveFeed, settings: Settings, topics: Topics) -> None:
         await feed.watched.wait()
         if time.monotonic() - lag_read > LAG_EVERY_SECONDS:
             lag, lag_read = await read_lag(settings, inputs), time.monotonic()
+        stages = stage_status(health)
         try:
             indices = await asyncio.to_thread(read_indices, client, settings, topic_ids)
         except LiveDataError as exc:
             failures += 1
             log.warning(kv(event="live-data-unavailable", failures=failures, error=exc))
-            await feed.publish(status="degraded", error=str(exc), lag=lag)
+            await feed.publish(status="degraded", error="; ".join(filter(None, (str(exc), stages["failing"]))),
+                               lag=lag, stages=stages["stages"])
         else:
-            await feed.publish(status="live", error="", lag=lag, **indices)
+            await feed.publish(status="degraded" if stages["failing"] else "live", error=stages["failing"],
+                               lag=lag, stages=stages["stages"], **indices)
+        health.ok(REFRESH_TASK)
         await asyncio.sleep(settings.live_refresh_seconds)
 
 
@@ -130,29 +140,27 @@ async def read_lag(settings: Settings, inputs: list[str]) -> int | None:
         return None
 
 
-async def tail_alerts(feed: LiveFeed, settings: Settings, topics: Topics) -> None:
+async def tail_alerts(feed: LiveFeed, settings: Settings, topics: Topics, health: Health) -> None:
     """Follow the alert topics from the last ALERTS_KEPT messages of each partition, no group."""
-    names = [settings.alerts_topic(t) for t in topics.alerts]
-    consumer = AIOKafkaConsumer(enable_auto_commit=False, **kafka_client_kwargs(settings))
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(n, p) for n in names for p in sorted(consumer.partitions_for_topic(n) or ())]
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        for tp, end in ends.items():
-            consumer.seek(tp, max(0, end - ALERTS_KEPT))
-        while True:
-            batch = await consumer.getmany(timeout_ms=1000)
+    async with TopicTail(settings, [settings.alerts_topic(t) for t in topics.alerts]) as tail:
+        await tail.seek_back(ALERTS_KEPT)
+        health.ok(ALERTS_TASK)
+        async for batch in tail.follow(timeout_ms=1000):
             added = False
-            for record in (r for records in batch.values() for r in records):
+            for record in batch:
                 try:
                     added = feed.alerts.add(ALERT_DECODER.decode(record.value)) or added
                 except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                     log.warning(kv(event="live-alert-unreadable", topic=record.topic, offset=record.offset, error=exc))
             if added:
                 await feed.publish()
-    finally:
-        await consumer.stop()
+
+
+def stage_status(health: Health) -> dict[str, Any]:
+    """What the page's status line says about the worker's stages: the failing ones, by name."""
+    failing = {name: s for name, s in health.snapshot()["stages"].items() if s["status"] == "failing"}
+    return {"stages": health.snapshot()["stages"],
+            "failing": "; ".join(f"{name} failing since {s['since']}: {s['error']}" for name, s in failing.items())}
 
 
 def static_file(name: str, content_type: str) -> aioweb.Response:
@@ -160,16 +168,25 @@ def static_file(name: str, content_type: str) -> aioweb.Response:
                            headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
 
 
-def register(app: faust.App, topics: Topics, settings: Settings) -> None:
+def register(app: faust.App, topics: Topics, settings: Settings, health: Health) -> None:
     feed = LiveFeed()
 
     @app.task
     async def live_refresh() -> None:
-        await refresh(feed, settings, topics)
+        await supervise(health, REFRESH_TASK, lambda: refresh(feed, settings, topics, health))
 
     @app.task
     async def live_alerts() -> None:
-        await tail_alerts(feed, settings, topics)
+        await supervise(health, ALERTS_TASK, lambda: tail_alerts(feed, settings, topics, health))
+
+    @app.page("/health", name="health")
+    class HealthView(faust.web.View):
+        """Per stage: ok / failing since when, with the last error; 503 while any stage fails."""
+
+        async def get(self, request: faust.web.Request) -> aioweb.StreamResponse:
+            snapshot = health.snapshot()
+            return aioweb.Response(body=orjson.dumps(snapshot), content_type="application/json", headers=SECURITY_HEADERS,
+                                   status=503 if snapshot["status"] == "failing" else 200)
 
     @app.on_before_shutdown.connect
     async def end_streams(sender: faust.App, **_: Any) -> None:

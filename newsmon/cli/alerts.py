@@ -10,12 +10,11 @@ import asyncio
 import sys
 
 import msgspec
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.markup import escape
 
 from newsmon.cli.search import safe
-from newsmon.kafka import kafka_client_kwargs, pace_empty_fetches
+from newsmon.kafka import TopicTail, pace_empty_fetches
 from newsmon.schemas.article import ALERT_DECODER, Alert
 from newsmon.settings import Settings
 
@@ -48,24 +47,21 @@ def render(alert: Alert) -> str:
 async def subscribe(settings: Settings, args: argparse.Namespace) -> int:
     names = [settings.alerts_topic(t) for t in args.topics]
     pace_empty_fetches(settings.kafka_empty_fetch_wait_seconds)  # a subscriber mostly waits: not on a spinning core
-    consumer = AIOKafkaConsumer(**kafka_client_kwargs(settings), enable_auto_commit=False)
-    await consumer.start()
     console = Console(highlight=False, soft_wrap=True)
     seen = 0
-    try:
-        partitions = [TopicPartition(n, p) for n in names for p in sorted(consumer.partitions_for_topic(n) or ())]
-        missing = [n for n in names if not consumer.partitions_for_topic(n)]
-        if missing:
-            print(f"newsmon alerts: no such alert topic yet: {', '.join(missing)} (has the worker started?)", file=sys.stderr)
-        if not partitions:
+    async with TopicTail(settings, names) as tail:
+        if tail.missing:
+            print(f"newsmon alerts: no such alert topic yet: {', '.join(tail.missing)} (has the worker started?)", file=sys.stderr)
+        if not tail.partitions:
             return 1
-        consumer.assign(partitions)
-        await (consumer.seek_to_beginning(*partitions) if args.from_beginning else consumer.seek_to_end(*partitions))
-        while args.max is None or seen < args.max:
-            batch = await consumer.getmany(timeout_ms=int((args.timeout or 3600) * 1000))
+        if args.max is not None and args.max <= 0:
+            return 0
+        if not args.from_beginning:
+            await tail.seek_end()
+        async for batch in tail.follow(timeout_ms=int((args.timeout or 3600) * 1000)):
             if not batch and args.timeout:
                 break
-            for message in (m for records in batch.values() for m in records):
+            for message in batch:
                 try:
                     alert = ALERT_DECODER.decode(message.value)
                 except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -77,8 +73,8 @@ async def subscribe(settings: Settings, args: argparse.Namespace) -> int:
                 else:
                     console.print(render(alert))
                 seen += 1
-    finally:
-        await consumer.stop()
+                if args.max is not None and seen >= args.max:
+                    return 0
     return 0
 
 

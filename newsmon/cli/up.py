@@ -2,7 +2,10 @@
 
 With `--demo` it reads the bundled sample feeds when the network is unreachable (and the
 default public feeds when it is), waits until every article went through, and prints a
-summary a newcomer can act on. Ctrl-C or SIGTERM stops every child cleanly.
+summary a newcomer can act on. Ctrl-C or SIGTERM stops every child cleanly, also while
+`up` is still waiting for an external Kafka or Elasticsearch. It exits 1, with one line saying
+why, when the worker, an embedded server or the collectors die, or a worker stage stays failing
+past `stage_failure_limit_seconds` (the worker's /health names it).
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from urllib.parse import urlsplit
 
 from newsmon.es.stats import print_summary
 from newsmon.log import kv
+from newsmon.retry import RetryStopped
 from newsmon.samples import sample_feed_urls
 from newsmon.settings import Settings
 from newsmon.stack import Stack, StackError, alert_counts, ensure_topics, wait_drained
@@ -82,7 +86,11 @@ async def serve(stack: Stack, stop: asyncio.Event, summary: bool, once: bool) ->
     from newsmon.core.rules import load_rules
 
     settings = await asyncio.to_thread(stack.start_servers)
-    await asyncio.to_thread(stack.wait_reachable)
+    try:
+        await stack.wait_reachable(stop)
+    except RetryStopped:
+        log.info(kv(event="stopping", detail="stopped while waiting for the servers"))
+        return 0
     topic_ids = load_rules(settings.topic_rules).topics
     await ensure_topics(settings, topic_ids)
     stack.start_worker()
@@ -97,7 +105,9 @@ async def serve(stack: Stack, stop: asyncio.Event, summary: bool, once: bool) ->
         print(f"\nStill running: polling {len(settings.feeds)} feeds every {settings.poll_interval_seconds:.0f}s. Ctrl-C stops.", flush=True)
     collectors = asyncio.create_task(run_collectors(settings, settings.feeds, stop))
     while not stop.is_set():
-        stack.check_worker()
+        await stack.check()  # the worker, the embedded servers, every worker stage
+        if collectors.done():
+            raise StackError(f"collectors stopped: {collectors.exception() or 'returned'}")
         try:
             await asyncio.wait_for(stop.wait(), timeout=2.0)
         except asyncio.TimeoutError:

@@ -1,8 +1,8 @@
 """What an alert looks like on the wire to a webhook, and how receivers can trust it.
 
-Pure functions only: the delivering agent (streams/deliveries.py) does the HTTP and the
-retries, these build the body, the signature and the headers, decide whether a failed
-attempt is worth another try, and how long to wait. Receivers check the signature with
+Pure functions only: the delivering task (streams/deliveries.py) does the HTTP and the
+retries (newsmon.retry decides which failures are worth another try), these build the body,
+the signature and the headers. Receivers check the signature with
 `verify`, and deduplicate with the `X-Newsmon-Delivery` id, which is the same on every
 attempt of one alert (at-least-once delivery turns into once per story).
 """
@@ -21,7 +21,6 @@ from newsmon.settings import WebhookTarget
 SIGNATURE_HEADER = "X-Newsmon-Signature"
 DELIVERY_HEADER = "X-Newsmon-Delivery"
 TOPIC_HEADER = "X-Newsmon-Topic"
-RETRYABLE_STATUSES = frozenset({408, 425, 429})  # plus every 5xx
 
 
 class WebhookError(ValueError):
@@ -41,7 +40,9 @@ class WebhookRequest:
 def delivery_id(alert: Alert) -> str:
     """Stable per alert: a story alert is once per topic and story cluster, a burst once per its time."""
     if alert.kind == "story":
-        return f"{alert.topic}:story:{alert.cluster_id}"
+        return f"{alert.topic}:story:{alert.story_id or alert.cluster_id}"
+    if alert.kind == "story-update":
+        return f"{alert.topic}:story-update:{alert.story_id}:{alert.step}"
     return f"{alert.topic}:{alert.kind}:{alert.created}"
 
 
@@ -60,8 +61,15 @@ def wants(target: WebhookTarget, topic: str) -> bool:
 
 
 def target_host(url: str) -> str:
-    """What may be logged about a target: Slack-style URLs carry their secret in the path."""
-    return urlsplit(url).netloc
+    """What may be logged about a target: its host and port only (Slack-style URLs carry their
+    secret in the path, others a password before the host)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    try:
+        return f"{host}:{parts.port}" if parts.port else host
+    except ValueError:  # a port that is not a number
+        return host
 
 
 def json_payload(alert: Alert) -> dict:
@@ -71,7 +79,7 @@ def json_payload(alert: Alert) -> dict:
 
 def slack_payload(alert: Alert) -> dict:
     """Slack incoming-webhook message: plain `text` fallback and one section block."""
-    if alert.kind == "story":
+    if alert.kind in ("story", "story-update"):
         text = f"[{alert.topic}] {alert.title} ({alert.source})"
         link = f"<{slack_escape(alert.url)}|{slack_escape(alert.title or alert.url)}>" if alert.url else slack_escape(alert.title)
         markdown = f"*{slack_escape(alert.topic)}* · {link}\n{slack_escape(alert.source)} · {slack_escape(alert.published[:16])}"
@@ -97,12 +105,3 @@ def build_request(target: WebhookTarget, alert: Alert) -> WebhookRequest:
         headers[SIGNATURE_HEADER] = sign(body, target.secret.get_secret_value())
     return WebhookRequest(url=target.url, body=body, headers=headers, delivery_id=ident)
 
-
-def retryable(status: int | None) -> bool:
-    """None is a network error or timeout: worth another try, like 5xx and throttling."""
-    return status is None or status >= 500 or status in RETRYABLE_STATUSES
-
-
-def retry_delays(attempts: int, first: float, cap: float = 60.0) -> list[float]:
-    """Waits between `attempts` tries: first, 2*first, 4*first ... capped."""
-    return [min(first * 2**n, cap) for n in range(max(attempts - 1, 0))]

@@ -33,7 +33,7 @@ from newsmon.schemas.article import ALERT_DECODER, DeadLetter, decode_batch, enc
 from newsmon.core.rules import load_rules
 from newsmon.embedded import Server, free_port, noida
 from newsmon.settings import Settings
-from newsmon.stack import WORKER_GROUP, Stack, ensure_topics, wait_drained
+from newsmon.stack import Stack, ensure_topics, wait_drained
 from tests.integration.helpers import es_count, settle, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("faults")]
@@ -64,7 +64,7 @@ def running_stack(data_dir: Path, *, split: bool = False) -> Iterator[tuple[Stac
             stack.servers.append(noida(data_dir / "noida-es", 0, es_port, "elasticsearch").start())
             stack.settings = settings.model_copy(update={"elasticsearch_url": f"http://127.0.0.1:{es_port}"})
         stack.start_servers()
-        stack.wait_reachable(60)
+        asyncio.run(stack.wait_reachable())
         asyncio.run(ensure_topics(stack.settings, TOPIC_IDS))
         stack.start_worker()
         yield stack, stack.servers[0]
@@ -132,7 +132,7 @@ async def uncommitted_articles(settings: Settings) -> int:
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:
-        committed = await admin.list_consumer_group_offsets(WORKER_GROUP)
+        committed = await admin.list_consumer_group_offsets(settings.worker_group)
     finally:
         await admin.close()
     records = await read_topics(settings.kafka_bootstrap_servers, [settings.articles_topic])

@@ -15,9 +15,8 @@ from newsmon.core.webhooks import (
     WebhookError,
     build_request,
     delivery_id,
-    retry_delays,
-    retryable,
     slack_payload,
+    target_host,
     verify,
     wants,
 )
@@ -74,12 +73,10 @@ def test_targets_choose_topics_and_need_http():
         build_request(WebhookTarget(url="file:///etc/passwd"), STORY)
 
 
-def test_retry_policy():
-    assert retry_delays(5, 1.0) == [1.0, 2.0, 4.0, 8.0]
-    assert retry_delays(4, 10.0, cap=25.0) == [10.0, 20.0, 25.0]
-    assert retry_delays(1, 1.0) == []
-    assert all(retryable(s) for s in (None, 500, 502, 503, 429, 408))
-    assert not any(retryable(s) for s in (400, 401, 404, 410))
+def test_only_host_and_port_of_a_target_are_ever_shown():
+    assert target_host("https://user:hunter2@hooks.example:8443/services/T0/B0/secret") == "hooks.example:8443"
+    assert target_host("http://[::1]:9000/x") == "[::1]:9000"
+    assert target_host("https://hooks.example/x") == "hooks.example"
 
 
 def test_webhooks_come_from_the_environment_as_json(monkeypatch):

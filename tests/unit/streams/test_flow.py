@@ -34,9 +34,11 @@ def flow(articles: list[Article], batch: int, max_bytes: int) -> tuple[dict[int,
         tagged, refused = tag_all(payloads[start:start + batch], rules)
         assert refused == []
         for message in pack(tagged, max_bytes):
-            decided, touched = decide_all(decode_batch(message).articles, deduper, NOW)
+            decided, touched, refused = decide_all(decode_batch(message).articles, deduper, NOW)
+            assert refused == []
             for partition, (group, summaries) in split_by_partition(decided, touched, partition_of).items():
-                got, latest = unpack_all(pack(group, max_bytes, summaries))
+                got, latest, undecodable = unpack_all(pack(group, max_bytes, summaries))
+                assert undecodable == []
                 indexed[partition] += got
                 stories.update((s.cluster_id, s) for s in latest)
     return indexed, stories
