@@ -213,3 +213,55 @@ def test_story_topics_are_the_union_over_its_copies(seed_texts):
     assert story["copies"] == 3
     assert story["topics"] == ["bushehr", "north-south-corridor", "snapback"]  # a copy without topics removes none
     assert state["stories"].writes == writes + 2  # still one story write per article
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_every_real_republication_shape_joins_and_no_hard_negative_does(dedupe_corpus, seed):
+    """The shapes real aggregators republish in (wrapped + header block, caption first, trimmed,
+    straight quotes, own intro, cut at other points, rewrites) join their story; shared
+    boilerplate, house notices and footers, templates with other figures, same-subject news do not."""
+    items = dedupe_corpus.corpus("holdout", seed)
+    deduper, _ = make_deduper()
+    clusters = [
+        deduper.assign(article_id=it.article_id, canonical_url=it.canonical_url, title=it.title, text=it.text,
+                       source=it.source, published="", now=NOW + i).cluster_id
+        for i, it in enumerate(items)
+    ]
+    scores = dedupe_corpus.scores(items, clusters)
+    for kind in dedupe_corpus.REAL_KINDS:
+        assert scores[f"kind:{kind}"].recall >= 0.85, kind
+    for name in dedupe_corpus.NEGATIVES:
+        assert scores[f"negative:{name}"].fp == 0, name
+    for lang in dedupe_corpus.LANGUAGES:
+        assert scores[f"lang:{lang}"].f1 >= F1_BAR, lang
+
+
+def test_copies_cut_at_different_points_join_through_their_overlap(seed_texts):
+    paragraphs = [p for p in seed_texts[1].split("\n") if p.strip()]
+    deduper, _ = make_deduper()
+    early = assign(deduper, "https://a.example/early", "\n\n".join(paragraphs[: len(paragraphs) * 2 // 3]))
+    late = assign(deduper, "https://b.example/late", "\n\n".join(paragraphs[len(paragraphs) // 3 :]))
+    assert late.cluster_id == early.cluster_id and late.reason == "near"
+
+
+def test_a_notice_and_footer_shared_around_different_news_stay_apart():
+    notice = "Editor's note: this article is part of our free regional coverage, support us by becoming a member today."
+    footer = ("Sign up for our morning briefing with the five stories you need before work. Comments are moderated and "
+              "may take up to a day to appear; we remove comments that break our rules or insult other readers.")
+    deduper, _ = make_deduper()
+    first = assign(deduper, "https://o.example/1", f"{notice}\n\nNaval units of two countries held a rescue drill at sea "
+                   f"on Monday, the navy said.\n\n{footer}")
+    second = assign(deduper, "https://o.example/2", f"{notice}\n\nA new bank card system now works in every shop of the "
+                    f"country, the central bank said on Tuesday.\n\n{footer}")
+    assert first.cluster_id != second.cluster_id
+
+
+def test_header_block_lines_are_skipped_but_a_brief_sentence_is_not():
+    from newsmon.core.text import header_words
+
+    wire = "World\nRial slips again\n08.11.2025, 14:32\nBy Staff\n(IRNA)\n\nThe rial slipped against the dollar on Monday."
+    assert header_words(wire, "Rial slips again") == 1 + 3 + 5 + 2 + 1
+    wrapped = "The rial slipped against the dollar on Monday in the open\nmarket of Tehran, dealers said.\n\nMore."
+    assert header_words(wrapped) == 0  # a hard-wrapped first line is body, not a headline
+    assert header_words("Naval units held a drill.\n\nThe treaty was signed in 2025.") == 0
+    assert header_words("Rial slips again\nThe rial slipped against the dollar on Monday.", "Rial slips again") == 3
