@@ -38,8 +38,8 @@ _UKRAINIAN = frozenset("іїєґІЇЄҐ")
 _RUSSIAN = frozenset("ыэъёЫЭЪЁ")
 _AZERBAIJANI = frozenset("əƏ")
 # Persian written with Arabic ي and ك, and without پ چ ژ گ, against Arabic.
-_PERSIAN_WORDS = frozenset("است اين را از که كه مي هاي براي شد شده كرد کرد اند بود خواهد".split())
-_ARABIC_WORDS = frozenset("في من على إلى الى عن التي الذي أن ان مع هذا هذه كان قال".split())
+_PERSIAN_WORDS = frozenset(["است", "اين", "را", "از", "که", "كه", "مي", "هاي", "براي", "شد", "شده", "كرد", "کرد", "اند", "بود", "خواهد"])
+_ARABIC_WORDS = frozenset(["في", "من", "على", "إلى", "الى", "عن", "التي", "الذي", "أن", "ان", "مع", "هذا", "هذه", "كان", "قال"])
 _ARABIC_SCRIPT = frozenset({"ar", "fa", "ur", "ps", "ku", "sd", "ug"})
 _CYRILLIC = frozenset({"ru", "uk", "be", "bg", "mk", "sr", "kk", "ky", "tg", "mn"})
 # The script of languages not written in Latin letters, for "does the declared language fit".

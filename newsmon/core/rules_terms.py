@@ -97,7 +97,7 @@ def parse_term(text: str) -> Term:
     return Term(words, joins, stem)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def surface_forms(term: Term, language: str = "") -> frozenset[str]:
     """Every literal string the scanner should look for to find this term (written in
     `language`, which selects Turkish casing and Arabic prefixes). Raises TermSyntaxError

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from newsmon.bench.language import HELDOUT, accuracy, measure_language_id, read_labelled
+
 from newsmon.core.language import declared_code, identify_language
 
 

@@ -322,7 +322,7 @@ def test_five_hyphenated_words_expand_linearly(tmp_path: Path) -> None:
 
 
 def test_a_term_too_long_to_expand_is_refused_with_file_and_line(tmp_path: Path) -> None:
-    long_term = "-".join(["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven"])
+    long_term = "one-two-three-four-five-six-seven-eight-nine-ten-eleven"
     path = write_rules(tmp_path, MINIMAL.replace("en: [bushehr]", f"en: [{long_term}]"))
     with pytest.raises(RuleFileError) as error:
         load_rules(path)
