@@ -122,11 +122,17 @@ class ClusterRecords:
 
     def flush(self) -> int:
         """Write each record changed since the last flush (delete the emptied ones); returns how many."""
-        for name in self.touched:
-            if name in self.live:
-                self.records[name] = self.live[name]
-            elif name in self.records:
-                del self.records[name]
-        written = len(self.touched)
-        self.touched.clear()
-        return written
+        return flush_touched(self.live, self.records, self.touched)
+
+
+def flush_touched(live: dict[str, Record], records: MutableMapping[str, Record], touched: set[str]) -> int:
+    """Write the `touched` records of `live` to `records` once each (delete those no longer live),
+    empty `touched`, return how many were written: one changelog message per record per batch."""
+    for name in touched:
+        if name in live:
+            records[name] = live[name]
+        elif name in records:
+            del records[name]
+    written = len(touched)
+    touched.clear()
+    return written
