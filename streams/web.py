@@ -19,18 +19,18 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import faust
-import msgspec
 import orjson
 from aiohttp import web as aioweb
 from aiokafka.errors import KafkaError
 from newsmon.schemas.article import ALERT_DECODER
 from newsmon.streams.health import Health, supervise
-from newsmon.streams.topics import Topics
+from newsmon.streams.topics import RECORD_ERRORS, Topics
 
 from newsmon.core.times import now_iso
 from newsmon.es.client import make_client
 from newsmon.kafka import TopicTail
 from newsmon.log import kv
+from newsmon.retry import describe
 from newsmon.settings import Settings
 from newsmon.stack import consumer_lag
 from newsmon.web import STATIC_DIR
@@ -150,8 +150,8 @@ async def tail_alerts(feed: LiveFeed, settings: Settings, topics: Topics, health
             for record in batch:
                 try:
                     added = feed.alerts.add(ALERT_DECODER.decode(record.value)) or added
-                except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                    log.warning(kv(event="live-alert-unreadable", topic=record.topic, offset=record.offset, error=exc))
+                except RECORD_ERRORS as exc:  # one alert the page cannot show costs only itself
+                    log.warning(kv(event="live-alert-unreadable", topic=record.topic, offset=record.offset, error=describe(exc)))
             if added:
                 await feed.publish()
 

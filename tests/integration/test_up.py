@@ -1,5 +1,5 @@
 """`newsmon up` end to end on real servers: a loopback RSS feed of the five seed articles
--> collector -> Kafka -> Faust worker -> Elasticsearch; re-delivery adds nothing."""
+-> collector -> Kafka -> Faust worker -> Elasticsearch; a re-delivery is consumed and adds nothing."""
 from __future__ import annotations
 
 import asyncio
@@ -10,6 +10,9 @@ from aiokafka import AIOKafkaProducer
 from elasticsearch import Elasticsearch
 from newsmon.schemas.article import Article, encode
 
+from newsmon.kafka import TopicTail
+from newsmon.settings import Settings
+from newsmon.stack import wait_drained
 from tests.conftest import FIXTURES
 from tests.integration.helpers import es_count, running_up, serve_directory, wait_for
 
@@ -26,6 +29,18 @@ async def redeliver(bootstrap: str, articles: list[Article]) -> None:
             await producer.send_and_wait("news.raw", encode(article), key=article.id.encode())
     finally:
         await producer.stop()
+
+
+async def raw_end(settings: Settings) -> int:
+    async with TopicTail(settings, [settings.raw_topic]) as tail:
+        return sum((await tail.end_offsets()).values())
+
+
+def story_counts(es: Elasticsearch) -> dict[str, dict]:
+    """Every story document without its write time: what a counted re-delivery would change."""
+    es.indices.refresh(index="news-stories")
+    hits = es.search(index="news-stories", size=100, query={"match_all": {}})["hits"]["hits"]
+    return {h["_id"]: {k: v for k, v in h["_source"].items() if k != "indexed"} for h in hits}
 
 
 def test_up_indexes_seed_feed_once(tmp_path):
@@ -45,12 +60,19 @@ def test_up_indexes_seed_feed_once(tmp_path):
             assert doc["is_duplicate"] is False and doc["language"] == "en"
         assert "Pezeshkian" in " ".join(d["text"] for d in docs)
 
-        # second delivery: the collector polls again (2 s interval) and the same articles
-        # are re-published straight into news.raw, as a broker re-delivery would.
+        # second delivery: the same articles re-published straight into news.raw, as a broker
+        # re-delivery would. It must be consumed (the worker group's offsets move past it) and
+        # dropped: no new document, and no story counts it again.
+        wait_for(lambda: es_count(es, "news-stories") >= SEED_TITLES, timeout=60, what="stories indexed")
+        settings = Settings(kafka_bootstrap_servers=stack.kafka)
+        assert asyncio.run(wait_drained(settings, timeout=60)), "first delivery consumed"
+        stories_before = story_counts(es)
+        end_before = asyncio.run(raw_end(settings))
         articles = [Article(**{k: d[k] for k in ("id", "url", "title", "content", "published", "source", "feed")}) for d in docs]
         asyncio.run(redeliver(stack.kafka, articles))
-        wait_for(lambda: es_count(es, "news-stories") >= SEED_TITLES, timeout=60, what="stories indexed")
-        for _ in range(3):  # the worker had time to process the re-delivery: still five
-            time.sleep(3)
-            assert es_count(es, "news-articles") == SEED_TITLES
+        assert asyncio.run(raw_end(settings)) == end_before + SEED_TITLES, "the re-delivery is on news.raw"
+        assert asyncio.run(wait_drained(settings, timeout=60)), "the re-delivery was consumed and committed"
+        time.sleep(2)  # index refresh after the last write
+        assert es_count(es, "news-articles") == SEED_TITLES
+        assert story_counts(es) == stories_before, "a re-delivered article is not counted again"
     assert "server-stopped" in stack.output
