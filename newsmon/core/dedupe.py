@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from newsmon.core.fingerprint import content_hash, text_words
+from newsmon.core.language import identify_language
 from newsmon.core.minhash import (
     Sketch,
     Words,
@@ -35,7 +36,6 @@ from newsmon.core.minhash import (
     share_inside,
     share_mask,
 )
-from newsmon.core.language import identify_language
 from newsmon.core.text import header_words
 from newsmon.core.times import epoch_from_iso, iso_from_epoch
 from newsmon.core.urls import article_id as url_id
