@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
 import time
 
 import pytest
@@ -76,3 +78,26 @@ def test_up_indexes_seed_feed_once(tmp_path):
         assert es_count(es, "news-articles") == SEED_TITLES
         assert story_counts(es) == stories_before, "a re-delivered article is not counted again"
     assert "server-stopped" in stack.output
+
+
+def test_sigterm_while_waiting_for_an_unreachable_server_stops_at_once(tmp_path):
+    from newsmon.embedded import free_port
+    from tests.integration.helpers import clean_env, newsmon
+
+    env = clean_env(KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}", ELASTICSEARCH_URL=f"http://127.0.0.1:{free_port()}")
+    process = newsmon("up", "--data-dir", str(tmp_path / "state"), "--feed", "file:///nowhere.xml", env=env,
+                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in process.stdout:
+            if "kafka unreachable, retrying in" in line:
+                break
+        time.sleep(1.5)  # inside a backoff wait now
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=20)
+        took = time.monotonic() - signalled
+    finally:
+        if process.poll() is None:
+            process.kill()
+    print(f"\nsigterm-while-waiting: exit={code} seconds={took:.2f}")
+    assert code == 0 and took < 5, f"SIGTERM took {took:.1f}s (exit {code})"
