@@ -36,12 +36,14 @@ def read_summary(client: Elasticsearch, settings: Settings) -> Summary:
         index=settings.index_alias, size=0, track_total_hits=True,
         aggs={
             "topics": {"terms": {"field": "topics", "size": 50}},
-            "languages": {"terms": {"field": "language", "size": 10}},
+            "languages": {"terms": {"field": "language", "size": 50}},
             "duplicates": {"filter": {"term": {"is_duplicate": True}}},
         },
     )
     try:
-        stories = client.search(index=settings.stories_index, size=5, track_total_hits=True, sort=[{"copies": "desc"}])
+        stories = client.search(index=settings.stories_index, size=5, track_total_hits=True,
+                                sort=[{"source_count": {"order": "desc", "unmapped_type": "integer"}},
+                                      {"last_seen": {"order": "desc", "unmapped_type": "date"}}])
         story_total, top = stories["hits"]["total"]["value"], [h["_source"] for h in stories["hits"]["hits"]]
     except NotFoundError:
         story_total, top = 0, []
@@ -70,7 +72,9 @@ def print_summary(settings: Settings, drained: bool, alerts: dict[str, int] | No
     if summary.languages:
         console.print("  languages: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.languages.items())))
     for story in summary.top_stories[:3]:
-        console.print(f"  story x{story.get('copies', 1)} from {story.get('source_count', 1)} sources: {story.get('title', '')!s:.90}", markup=False)
+        languages = ", ".join(story.get("languages") or [story.get("language", "")])
+        console.print(f"  event: {story.get('articles', 1)} articles from {story.get('source_count', 1)} outlets ({languages}): "
+                      f"{story.get('title', '')!s:.90}", markup=False)
     console.print(
         "\nWhere to look next:\n"
         f"  live page       http://{settings.web_host}:{settings.web_port}/\n"

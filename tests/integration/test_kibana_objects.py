@@ -35,7 +35,9 @@ def test_every_field_read_exists_with_a_type_its_aggregation_accepts() -> None:
     assert field_problems(board, template_types()) == []
     used = {(use.field, use.how) for panel in board.panels + board.controls for use in panel.uses}
     assert {("topics", "terms"), ("published", "date_histogram"), ("source", "terms"),
-            ("topics", "options_list"), ("language", "options_list"), ("copies", "sort")} <= used
+            ("topics", "options_list"), ("language", "options_list"), ("body_source", "options_list"),
+            ("language", "terms"), ("body_source", "terms"), ("body_reason", "terms"),
+            ("source_count", "sort"), ("languages", "column"), ("sources", "column"), ("articles", "column")} <= used
 
 
 def test_a_wrongly_typed_field_would_be_caught() -> None:

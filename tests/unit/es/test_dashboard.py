@@ -25,8 +25,9 @@ def test_the_dashboard_has_the_required_panels_and_controls() -> None:
     board = read_dashboard(OBJECTS)
     assert board.title == "News monitor"
     assert {p.title for p in board.panels} >= {
-        "Articles over time by topic", "Top sources", "Latest articles", "Story clusters", "Breaking volume"}
-    assert [c.uses[0].field for c in board.controls] == ["topics", "source", "language"]
+        "Articles over time by topic", "Top sources", "Latest articles", "Events: outlets and languages", "Breaking volume",
+        "Articles per language and body source", "Hosts backing off or refusing"}
+    assert [c.uses[0].field for c in board.controls] == ["topics", "source", "language", "body_source"]
     assert {v.time_field for v in board.data_views.values()} == {"published", "last_seen"}
 
 
@@ -47,3 +48,29 @@ def test_kql_subset() -> None:
         "bool": {"filter": [{"range": {"source_count": {"gte": 3}}}, {"match": {"language": "ru"}}]}}
     with pytest.raises(DashboardError):
         kql("title:(a or b)")
+
+
+def panel(title: str):
+    return next(p for p in read_dashboard(OBJECTS).panels if p.title == title)
+
+
+def test_languages_and_body_sources_are_counted_together() -> None:
+    (request,) = panel("Articles per language and body source").requests
+    language = request.body["aggs"]["language"]
+    assert language["terms"]["field"] == "language"
+    assert language["aggs"]["body"]["terms"]["field"] == "body_source"
+
+
+def test_refusing_hosts_are_read_from_the_teaser_reason_per_outlet() -> None:
+    (request,) = panel("Hosts backing off or refusing").requests
+    reason = request.body["aggs"]["reason"]
+    assert reason["terms"]["field"] == "body_reason"  # only articles that have a reason form buckets
+    assert reason["aggs"]["source"]["terms"]["field"] == "source"
+
+
+def test_events_show_their_outlets_and_languages() -> None:
+    events = panel("Events: outlets and languages")
+    (request,) = events.requests
+    assert {"title", "sources", "source_count", "languages", "articles", "first_seen", "last_seen"} <= set(request.body["_source"])
+    assert request.body["sort"][0] == {"source_count": "desc"}
+    assert {use.data_view for use in events.uses} == {"newsmon-stories"}
