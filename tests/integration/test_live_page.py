@@ -1,8 +1,10 @@
 """The live page in a real browser (system Chromium via Playwright) against `newsmon up`.
 
-A loopback feed serves one sample file, then another one mid-test, and a hostile article
-goes straight into news.raw: the open page must show counts, stories and alerts, update
-without a reload, show the hostile title as text, and fit a phone's width. The laptop
+A loopback feed serves one sample file, then another one mid-test, and a hostile article and
+an Arabic teaser (its page refused with 429) go straight into news.raw: the open page must
+show counts, stories as events ("also reported by") and alerts, the arrivals per language and
+body source, the outlet backing off, update without a reload, show the hostile title as text,
+render the Arabic title right to left, and fit a phone's width. The laptop
 view is saved in the test's temporary folder; `NEWSMON_SCREENSHOT=docs/live-page.png` saves
 it as the README's picture instead (a test run never rewrites tracked files by itself).
 """
@@ -34,6 +36,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SAMPLES = REPO / "newsmon" / "samples" / "feeds"
 HOSTILE = '<img src=x onerror="window.__pwned=1">Bushehr fuel<script>window.__pwned=2</script>'
+ARABIC_TITLE = "محطة بوشهر النووية تتسلم شحنة وقود روسية جديدة"
 
 
 def publish_feed(folder: Path, sample: str) -> None:
@@ -44,16 +47,23 @@ def publish_feed(folder: Path, sample: str) -> None:
     os.utime(target, (later, later))
 
 
-async def produce_hostile(bootstrap: str) -> None:
-    article = Article(
+async def produce_extra(bootstrap: str) -> None:
+    hostile = Article(
         id=f"hostile-{uuid.uuid4().hex}", url="javascript:window.__pwned=3", title=HOSTILE, source="Hostile Wire",
         content="The Bushehr nuclear power plant received a fresh batch of Russian nuclear fuel from Rosatom.",
         published=now_iso(), feed="test://hostile", language="en",
     )
+    arabic = Article(  # a teaser whose page the outlet refused with 429: the page must show it backing off
+        id=f"arabic-{uuid.uuid4().hex}", url="https://asharq.example/news/1", title=ARABIC_TITLE, source="Asharq Wire",
+        summary="وصلت إلى المحطة الواقعة على ساحل الخليج شحنة جديدة من الوقود النووي الروسي.",
+        content="وصلت إلى المحطة الواقعة على ساحل الخليج شحنة جديدة من الوقود النووي الروسي.",
+        published=now_iso(), feed="test://arabic", language="ar", body_source="teaser", body_reason="http-429",
+    )
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:
-        await producer.send_and_wait("news.raw", encode(article), key=article.id.encode())
+        for article in (hostile, arabic):
+            await producer.send_and_wait("news.raw", encode(article), key=article.id.encode())
     finally:
         await producer.stop()
 
@@ -71,7 +81,7 @@ def wait_page(page, condition: str, timeout: float, what: str) -> None:
     try:
         page.wait_for_function(condition, timeout=timeout * 1000)
     except playwright.TimeoutError:
-        shown = page.evaluate("""() => ['#status', '#articles-total', '#topic-counts', '#alerts', '#stories']
+        shown = page.evaluate("""() => ['#status', '#articles-total', '#topic-counts', '#arrivals', '#alerts', '#stories']
             .map((s) => s + ': ' + document.querySelector(s).textContent.replace(/\\s+/g, ' ').slice(0, 600)).join('\\n')""")
         raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; the page showed:\n{shown}") from None
 
@@ -107,16 +117,26 @@ def test_live_page_shows_and_updates(tmp_path):
         first_articles = number(page, "#articles-total")
         first_bushehr = number(page, '#topic-counts tr[data-topic="bushehr"] .total')
         assert first_articles >= 5 and page.text_content("#lag") not in ("", "–")
+        assert number(page, '#language-counts tr[data-language="en"] .articles') >= 1
+        assert number(page, "#body-totals .articles") == sum(
+            number(page, f"#body-totals .{body}") for body in ("feed", "page", "teaser")) >= 1
         page.evaluate("window.__sameDocument = true")
 
         # more articles arrive: a second feed file and a hostile article straight into news.raw
         publish_feed(feeds, "gulf-daily.xml")
         with ThreadPoolExecutor(1) as pool:  # Playwright's sync API already runs a loop in this thread
-            pool.submit(asyncio.run, produce_hostile(stack.kafka)).result()
+            pool.submit(asyncio.run, produce_extra(stack.kafka)).result()
         wait_page(page, f"""() => Number(document.querySelector('#articles-total').textContent) > {first_articles}
             && document.querySelector('#stories').textContent.includes('Gulf carrier orders 30 wide-body jets')
-            && [...document.querySelectorAll('#stories .copies')].some((c) => c.textContent === '2 copies')
+            && [...document.querySelectorAll('#stories .reported')].some((c) => c.textContent.includes('also reported by'))
             && document.querySelector('#alerts').textContent.includes('Bushehr fuel')""", 180, "the second feed and the hostile article")
+        wait_page(page, """() => document.querySelector('#hosts li[data-host="Asharq Wire"]')?.dataset.state === 'backing off'
+            && Number(document.querySelector('#language-counts tr[data-language="ar"] .teaser')?.textContent) >= 1
+            && [...document.querySelectorAll('#stories .title')].some((t) => t.textContent.includes('بوشهر'))""",
+                  60, "the Arabic teaser: its language, its outlet backing off and its story")
+        arabic = page.locator("#stories .title", has_text="بوشهر").first
+        assert arabic.evaluate("(node) => node.matches(':dir(rtl)')"), "Arabic reads right to left"
+        assert page.locator("#stories .title", has_text="Gulf carrier").first.evaluate("(node) => node.matches(':dir(ltr)')")
         wait_page(page, f"""() => Number(document.querySelector(
             '#topic-counts tr[data-topic="bushehr"] .total').textContent) > {first_bushehr}""", 60, "a higher bushehr count")
         assert page.evaluate("window.__sameDocument") is True, "updated live, not by reloading"
