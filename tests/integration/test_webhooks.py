@@ -157,3 +157,56 @@ def test_each_alert_delivered_once_signed_despite_failures(tmp_path):
     given_up = [d for d in dead_letters if d["stage"] == "deliveries"]
     assert sorted(ALERT_DECODER.decode(d["payload"]).cluster_id for d in given_up) == sorted(a.cluster_id for a in corridor)
     assert all(f"HTTP 503 after {ATTEMPTS} attempt(s)" in d["reason"] for d in given_up)
+
+
+def test_a_trickling_receiver_is_cut_at_the_deadline_and_delays_only_itself():
+    import time
+
+    import httpx
+    from newsmon.streams.deliveries import DeliveryFailed, Deliverer
+
+    from newsmon.settings import Settings, WebhookTarget
+
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Length", "30")
+            self.end_headers()
+            for _ in range(30):  # one byte a second: a read timeout alone would never fire
+                try:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(1.0)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+            pass
+
+    alert = Alert(kind="story", topic="bushehr", title="t", cluster_id="c1", created="2025-10-14T08:01:00Z")
+    settings = Settings(webhook_timeout_seconds=1.0, webhook_attempts=2, webhook_backoff_seconds=0.1)
+
+    async def both(slow_url: str, fast_url: str) -> tuple[float, float, BaseException | None]:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(settings.webhook_timeout_seconds)) as client:
+            slow = Deliverer(settings, None, client, WebhookTarget(url=slow_url))
+            fast = Deliverer(settings, None, client, WebhookTarget(url=fast_url))
+            started = time.monotonic()
+
+            async def timed(deliverer: Deliverer) -> float:
+                try:
+                    await deliverer.deliver(alert)
+                except DeliveryFailed as exc:
+                    timed.error = exc
+                return time.monotonic() - started
+
+            timed.error = None
+            slow_took, fast_took = await asyncio.gather(timed(slow), timed(fast))
+            return slow_took, fast_took, timed.error
+
+    with serve(Trickle) as slow_base, receiving() as (fast_base, receiver):
+        slow_took, fast_took, error = asyncio.run(both(f"{slow_base}/hook", f"{fast_base}/slack"))
+    print(f"\ntrickling-webhook: slow_gave_up_after={slow_took:.2f}s fast_delivered_after={fast_took:.2f}s")
+    assert isinstance(error, DeliveryFailed) and "2 attempt(s)" in str(error)
+    assert slow_took < 4.0, "two attempts of 1 s each and one 0.1 s wait, not 30 s of trickle"
+    assert fast_took < 1.0 and len(receiver.taken("/slack")) == 1, "the other target is not held up"
