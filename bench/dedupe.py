@@ -52,21 +52,22 @@ def _rss_bytes() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def run(count: int = 100_000) -> dict[str, float]:
-    """Assign `count` synthetic articles; return cost and state-size figures."""
+def run(count: int = 100_000, stream: Iterator[tuple[str, str, str]] | None = None) -> dict[str, float]:
+    """Assign `count` articles, (id, text, language) from `stream` or else synthetic English ones;
+    return cost and state-size figures."""
     seen: dict = {}
     signatures: dict = {}
     stories: dict = {}
     deduper = Deduper(DedupeConfig(), seen=seen, signatures=signatures, stories=stories)
-    stream = articles(count)
+    stream = stream or ((ident, text, "en") for ident, text in articles(count))
     gc.collect()
     rss_before, elapsed, done = _rss_bytes(), 0.0, 0
     while done < count:
         chunk = [next(stream) for _ in range(min(CHUNK, count - done))]
         started = time.perf_counter()
-        for offset, (ident, text) in enumerate(chunk):
+        for offset, (ident, text, language) in enumerate(chunk):
             deduper.assign(article_id=ident, canonical_url=f"https://news.example/{ident}", title="", text=text,
-                           source="news.example", published="", now=1.76e9 + done + offset, language="en")
+                           source="news.example", published="", now=1.76e9 + done + offset, language=language)
         elapsed += time.perf_counter() - started
         done += len(chunk)
     del chunk
