@@ -126,6 +126,12 @@ class Settings(BaseSettings):
     # --- stream processing ---
     topic_rules: Path | None = None  # default: schemas/topics.yaml shipped with the package
     dedupe_window_days: int = 30
+    # Events (newsmon/core/events.py): a story idle this long (event time) takes no more reports
+    events_window_days: float = 4.0
+    # Story alerts: once per event and topic, then a follow-up when the event reaches each of
+    # these outlet counts (the highest crossed) and, if set, when it is reported in a new language
+    alert_outlet_steps: list[int] = Field(default_factory=lambda: [10, 25])
+    alert_language_steps: bool = True
     breaking_factor: float = 3.0
     breaking_window_minutes: int = 60
     breaking_min_articles: int = 5

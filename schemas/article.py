@@ -49,33 +49,43 @@ class Article(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class Story(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """One story cluster as the news-stories index and the live view show it (id = cluster_id)."""
+    """One event as the news-stories index and the live view show it (id = story_id): every
+    report of one happening, its copies included, in any language (newsmon/core/events.py)."""
 
-    cluster_id: str
-    article_id: str = ""  # the representative: first-seen article of the cluster
-    title: str = ""
+    story_id: str  # the first report's article id
+    title: str = ""  # of the first report
     url: str = ""
     source: str = ""
-    language: str = ""
-    first_seen: str = ""  # ISO 8601 UTC
+    language: str = ""  # of the first report
+    titles: dict[str, str] = {}  # language -> the first headline in that language
+    first_seen: str = ""  # ISO 8601 UTC, event time of the first report
     last_seen: str = ""
-    copies: int = 1  # articles in the cluster, representative included
-    sources: list[str] = []  # distinct sources (capped)
+    articles: int = 1  # reports and their copies
+    copies: int = 0  # articles that are copies of another (articles - clusters)
+    clusters: int = 1  # copy groups (independent reports)
+    sources: list[str] = []  # distinct outlets (capped)
     source_count: int = 1
-    topics: list[str] = []
+    languages: list[str] = []
+    topics: list[str] = []  # union over its articles
+    merged_into: str = ""  # the story this one was found to be part of ("" unless merged)
 
 
 class Alert(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """A compact message on alerts.<topic-id>: once per story, or once per volume burst."""
+    """A compact message on alerts.<topic-id>: once per event (story), a follow-up when the
+    event crosses a step (more outlets, a new language), or once per volume burst."""
 
-    kind: str  # "story" | "breaking-volume"
+    kind: str  # "story" | "story-update" | "breaking-volume"
     topic: str
     title: str = ""
     url: str = ""
     source: str = ""
     published: str = ""
     topics: list[str] = []
+    story_id: str = ""
     cluster_id: str = ""
+    step: str = ""  # story-update: the step crossed, "outlets:10" | "language:fa"
+    source_count: int = 0  # outlets of the story when the alert was sent
+    languages: list[str] = []
     matched_rule: str = ""
     article_id: str = ""
     rate: float | None = None  # breaking-volume: articles in the window

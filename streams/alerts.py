@@ -1,7 +1,9 @@
-"""Stage 4: alerts on alerts.<topic-id>, once per story, plus breaking-volume alerts.
+"""Stage 4: alerts on alerts.<topic-id>, once per event (story) and topic, a follow-up when
+the event crosses a step (settings.alert_outlet_steps outlets, a new language), plus
+breaking-volume alerts.
 
-news.articles is keyed by cluster id, so every copy of a story reaches the same partition
-and the table that remembers which stories were already alerted. Per-topic volume events
+news.articles is keyed by story id, so every report and copy of an event reaches the same
+partition and the table that remembers which stories were already alerted. Per-topic volume events
 go through the single-partition news.volume topic to the breaking-volume detector.
 
 Story alerts are sent exactly once across worker crashes without Kafka transactions: the
@@ -19,12 +21,12 @@ import time
 import faust
 import msgspec
 import orjson
-from newsmon.schemas.article import Alert, Article, decode_batch, encode
+from newsmon.schemas.article import Alert, Article, Story, decode_batch, encode
 from newsmon.streams.alert_log import AlertLog
 from newsmon.streams.health import Health
 from newsmon.streams.topics import RECORD_ERRORS, Topics, dead_letter, json_table
 
-from newsmon.core.alerting import AlertTimeError, BreakingVolume, StoryAlerter
+from newsmon.core.alerting import AlertTimeError, BreakingVolume, StoryAlerter, story_of
 from newsmon.core.times import now_iso
 from newsmon.log import kv
 from newsmon.retry import describe
@@ -36,12 +38,24 @@ STAGE = "alerts"
 VOLUME_STAGE = "breaking-volume"
 
 
-def story_alert(article: Article, topic: str) -> Alert:
+def story_alert(article: Article, topic: str, story: Story | None) -> Alert:
+    """The first alert of an event for a topic: its first article here, with the outlets and
+    languages the story has so far."""
     rule = next((r for r in article.matched_rules if r.startswith(f"{topic}:")), "")
     return Alert(
         kind="story", topic=topic, title=article.title, url=article.url, source=article.source,
-        published=article.published, topics=article.topics, cluster_id=article.cluster_id,
+        published=article.published, topics=article.topics, story_id=story_of(article), cluster_id=article.cluster_id,
+        source_count=story.source_count if story else 1, languages=story.languages if story else [article.language],
         matched_rule=rule, article_id=article.id, created=now_iso(),
+    )
+
+
+def update_alert(topic: str, story: Story, step: str) -> Alert:
+    """A follow-up: the event crossed `step` (more outlets, a new language)."""
+    return Alert(
+        kind="story-update", topic=topic, step=step, title=story.titles.get(step.removeprefix("language:"), story.title),
+        url=story.url, source=story.source, published=story.last_seen, topics=story.topics, story_id=story.story_id,
+        source_count=story.source_count, languages=story.languages, created=now_iso(),
     )
 
 
@@ -81,7 +95,8 @@ def register(app: faust.App, topics: Topics, settings: Settings, health: Health)
     health.expect(VOLUME_STAGE)
     alerted = json_table(app, "alerts-stories")
     buckets = json_table(app, "alerts-volume", partitions=1)
-    alerter = StoryAlerter(alerted, window_days=settings.dedupe_window_days)
+    alerter = StoryAlerter(alerted, window_days=settings.dedupe_window_days,
+                           outlet_steps=settings.alert_outlet_steps, language_steps=settings.alert_language_steps)
     expired_at: dict[int, float] = {}  # per partition of news.articles: when its entries were last expired
     volume = BreakingVolume(
         buckets,
@@ -105,15 +120,22 @@ def register(app: faust.App, topics: Topics, settings: Settings, health: Health)
             for article, reason in refused:
                 await dead_letter(topics, STAGE, f"unplannable article {article.id}: {reason}", encode(article))
             plans = alerter.plan_all(articles)  # [] for a re-delivery
-            alerts = [story_alert(article, topic) for article, decisions in zip(articles, plans)
+            stories = {story.story_id: story for story in batch.stories}
+            alerts = [story_alert(article, topic, stories.get(story_of(article))) for article, decisions in zip(articles, plans)
                       for topic, is_new in decisions if is_new and topic in topics.alerts]
-            deliveries = [await send_now(topics.alerts[a.topic], a.cluster_id.encode(), encode(a)) for a in alerts]
+            updates = [(topic, story, step) for topic, story, step in alerter.updates(batch.stories, articles)
+                       if topic in topics.alerts]
+            alerts += [update_alert(topic, story, step) for topic, story, step in updates]
+            deliveries = [await send_now(topics.alerts[a.topic], a.story_id.encode(), encode(a)) for a in alerts]
             await asyncio.gather(*deliveries)  # acknowledged by the broker ...
             partition = stream.current_event.message.partition
             for article in articles:
                 alerter.record(article, shard=partition)  # ... only then: the table never says "alerted" for an alert the broker lacks
             for alert in alerts:
-                log.info(kv(event="alert", topic=alert.topic, cluster=alert.cluster_id, title=alert.title[:80]))
+                if alert.story_id in stories:  # what the story reached counts as announced
+                    alerter.record_steps(alert.topic, stories[alert.story_id], shard=partition)
+                log.info(kv(event="alert", kind=alert.kind, topic=alert.topic, story=alert.story_id, step=alert.step,
+                            title=alert.title[:80]))
             if time.monotonic() - expired_at.get(partition, -EXPIRE_EVERY_SECONDS) >= EXPIRE_EVERY_SECONDS:
                 expired_at[partition] = time.monotonic()
                 if dropped := alerter.expire(shard=partition):

@@ -20,13 +20,14 @@ import msgspec
 import orjson
 
 from newsmon.core.dedupe import DedupeConfig
+from newsmon.core.events import EventConfig
 from newsmon.core.pipeline import LocalPipeline, article_from_record
 from newsmon.core.rules import load_rules
 from newsmon.schemas.article import Article
 from newsmon.settings import Settings
 
 CHUNK = 256  # lines per batch: within the deduper's memory of recent folds (fingerprint.RECENT_TEXTS)
-OUTPUT_FIELDS = ("topics", "matched_rules", "cluster_id", "duplicate_of", "is_duplicate", "language", "canonical_url", "content_hash")
+OUTPUT_FIELDS = ("topics", "matched_rules", "cluster_id", "story_id", "duplicate_of", "is_duplicate", "language", "canonical_url", "content_hash")
 
 
 class InputLineError(ValueError):
@@ -104,6 +105,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = LocalPipeline(
         rules=load_rules(args.rules or settings.topic_rules),
         config=DedupeConfig(window_days=settings.dedupe_window_days),
+        events_config=EventConfig(window_days=settings.events_window_days),
     )
     gc.freeze()  # the rules live as long as the run: later collections need not scan them
     started, count = time.perf_counter(), 0
@@ -113,5 +115,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"newsmon process: lines={count} seconds={seconds:.2f} per_s={count / max(seconds, 1e-9):.0f} "
-          f"stories={len(pipeline.stories)} peak_rss_mb={peak_mb:.0f}", file=sys.stderr)
+          f"stories={len(pipeline.stories)} events={len(pipeline.events)} events_us={pipeline.events_seconds / max(count, 1) * 1e6:.0f} "
+          f"peak_rss_mb={peak_mb:.0f}", file=sys.stderr)
     return 0

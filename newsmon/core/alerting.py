@@ -1,4 +1,5 @@
-"""When to alert: once per story per topic, and once per burst of a topic's volume.
+"""When to alert: once per event (story) per topic, a follow-up when the event crosses a
+step (more outlets, a new language), and once per burst of a topic's volume.
 
 Pure decision logic so the stream agents and `newsmon process` share it and it can be tested
 without Kafka. All state lives in a plain MutableMapping passed in (a dict in tests, a
@@ -10,11 +11,11 @@ the processing clock only dates state entries so that `StoryAlerter.expire` can 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
 
 from newsmon.core.times import TimeFormatError, epoch_from_iso
-from newsmon.schemas.article import Alert, Article
+from newsmon.schemas.article import Alert, Article, Story
 
 DAY = 86400.0
 
@@ -34,11 +35,16 @@ def event_seconds(when: str | float) -> float:
 
 
 class StoryAlerter:
-    """One alert per (topic, story cluster); later copies only bump that story's counter.
+    """One alert per (topic, story): the story is the event (`story_id`), so forty outlets'
+    reports of one happening and all their copies alert once; later articles only bump the
+    story's counter. A follow-up (`updates`) goes out only when the story crosses a step:
+    `outlet_steps` outlets (the highest crossed, once) or a language it had not been reported in.
 
-    State keys: "seen:<article id>" -> [when it was counted, shard] (re-delivery guard) and
-    "story:<topic>:<cluster id>" -> [articles of that story carrying that topic, when the last
-    one was counted, shard]; `expire` drops what the window left behind. Replayed articles (Article.replay) are
+    State keys: "seen:<article id>" -> [when it was counted, shard] (re-delivery guard),
+    "story:<topic>:<story id>" -> [articles of that story carrying that topic, when the last
+    one was counted, shard], and "steps:<topic>:<story id>" -> [steps announced, when, shard]
+    ("language:en", "outlets:10": the first alert's languages and outlets count as announced);
+    `expire` drops what the window left behind. Replayed articles (Article.replay) are
     ignored -- no alert, no state -- unless `alert_replays` is set, e.g. to backtest alerts.
 
     Without a transaction, the alert and the state write can be split by a crash. Two rules
@@ -55,12 +61,17 @@ class StoryAlerter:
         alert_replays: bool = False,
         window_days: float = 30.0,
         clock: Callable[[], float] = time.time,
+        outlet_steps: Sequence[int] = (10, 25),
+        language_steps: bool = True,
     ) -> None:
         self.state = state
         self.alert_replays = alert_replays
         self.window_seconds = window_days * DAY
         self.clock = clock
+        self.outlet_steps = tuple(sorted(outlet_steps))
+        self.language_steps = language_steps
         self.alerted: set[tuple[str, str]] = set()  # (topic, story) read back from the alert topics
+        self.announced: dict[tuple[str, str], set[str]] = {}  # (topic, story) -> steps read back from them
 
     def decide(self, article: Article) -> list[tuple[str, bool]]:
         """`plan` and `record` in one step, for callers whose alerts cannot be half-sent."""
@@ -104,9 +115,49 @@ class StoryAlerter:
             self.state[f"story:{topic}:{story}"] = [self.copies(topic, story) + 1, now, shard]
 
     def remember(self, alert: Alert) -> None:
-        """Note a story alert that is already on its alert topic (breaking-volume alerts are not stories)."""
+        """Note a story alert or follow-up that is already on its alert topic (breaking-volume
+        alerts are not stories): neither is sent again, whatever the state lost."""
+        key = (alert.topic, alert.story_id or alert.cluster_id or alert.article_id)
         if alert.kind == "story":
-            self.alerted.add((alert.topic, alert.cluster_id or alert.article_id))
+            self.alerted.add(key)
+            self.announced.setdefault(key, set()).update(self._reached(alert.languages, alert.source_count))
+        elif alert.kind == "story-update":
+            self.announced.setdefault(key, set()).add(alert.step)
+
+    def updates(self, stories: Iterable[Story], articles: Iterable[Article]) -> list[tuple[str, Story, str]]:
+        """(topic, story, step) follow-ups due: for each story already alerted for a topic and
+        counting one of `articles`, the steps it crossed since (a new language each; of the
+        outlet steps, the highest crossed). Writes nothing: `record_steps` does, after the ack."""
+        active = {story_of(article) for article in articles if self._counts(article)}
+        due = []
+        for story in stories:
+            if story.story_id not in active or story.merged_into:
+                continue
+            for topic in story.topics:
+                if self.copies(topic, story.story_id) or (topic, story.story_id) in self.alerted:
+                    due += [(topic, story, step) for step in self._new_steps(story, self.steps(topic, story.story_id))]
+        return due
+
+    def record_steps(self, topic: str, story: Story, shard: int = 0) -> None:
+        """Everything the story has reached counts as announced: after its first alert (the
+        alert says how many outlets and languages) or after a follow-up was acknowledged."""
+        steps = self.steps(topic, story.story_id) | self._reached(story.languages, story.source_count)
+        self.state[f"steps:{topic}:{story.story_id}"] = [sorted(steps), int(self.clock()), shard]
+
+    def steps(self, topic: str, story_id: str) -> set[str]:
+        """The steps already announced for this story and topic."""
+        value = self.state.get(f"steps:{topic}:{story_id}")
+        return set(value[0] if value else ()) | self.announced.get((topic, story_id), set())
+
+    def _reached(self, languages: Iterable[str], source_count: int) -> set[str]:
+        reached = {f"outlets:{step}" for step in self.outlet_steps if source_count >= step}
+        return reached | ({f"language:{language}" for language in languages} if self.language_steps else set())
+
+    def _new_steps(self, story: Story, known: set[str]) -> list[str]:
+        new = self._reached(story.languages, story.source_count) - known
+        languages = sorted(step for step in new if step.startswith("language:"))
+        outlets = [f"outlets:{step}" for step in self.outlet_steps if f"outlets:{step}" in new]
+        return languages + outlets[-1:]
 
     def copies(self, topic: str, cluster_id: str) -> int:
         """How many distinct articles of this story carried this topic so far."""
@@ -127,6 +178,9 @@ class StoryAlerter:
         for key in stale:
             del self.state[key]
         self.alerted -= {tuple(key.split(":", 2)[1:]) for key in stale if key.startswith("story:")}
+        for key in stale:
+            if key.startswith("steps:"):
+                self.announced.pop(tuple(key.split(":", 2)[1:]), None)
         return len(stale)
 
     def _counts(self, article: Article) -> bool:
@@ -136,8 +190,8 @@ class StoryAlerter:
 
 
 def story_of(article: Article) -> str:
-    """The story an article belongs to: its cluster, or itself before clustering gave it one."""
-    return article.cluster_id or article.id
+    """The story (event) an article belongs to; its copy group, or itself, before events gave it one."""
+    return article.story_id or article.cluster_id or article.id
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from newsmon.core.dedupe import Decision, DedupeConfig, Deduper
+from newsmon.core.events import EventClusterer, EventConfig, EventDecision
 from newsmon.core.fingerprint import content_hash, text_words_all
 from newsmon.core.language import identify_language
 from newsmon.core.rules import RuleSet
@@ -91,6 +92,24 @@ def dedupe(article: Article, deduper: Deduper, now: float | None = None) -> tupl
     return apply_decision(article, decision), decision
 
 
+def assign_event(article: Article, clusterer: EventClusterer, deduper: Deduper, now: float | None = None) -> tuple[Article, EventDecision]:
+    """The article's event (`story_id`), decided after its copy group: a copy joins its group's story."""
+    decision = clusterer.assign(
+        article_id=article.id,
+        cluster_id=article.cluster_id,
+        cluster_copies=deduper.stories[article.cluster_id]["copies"],
+        title=article.title,
+        text=article.text,
+        url=article.url,
+        source=article.source,
+        language=article.language,
+        published=article.published,
+        topics=article.topics,
+        now=time.time() if now is None else now,
+    )
+    return msgspec.structs.replace(article, story_id=decision.story_id), decision
+
+
 @dataclass
 class LocalPipeline:
     """All stages in one process with in-memory state: what `newsmon process` runs."""
@@ -100,12 +119,16 @@ class LocalPipeline:
     seen: MutableMapping = field(default_factory=dict)
     signatures: MutableMapping = field(default_factory=dict)
     stories: MutableMapping = field(default_factory=dict)
+    events_config: EventConfig = field(default_factory=EventConfig)
+    events: MutableMapping = field(default_factory=dict)  # story id -> event record (newsmon.core.events)
+    events_seconds: float = 0.0  # time spent assigning events, measured apart
 
     def __post_init__(self) -> None:
         self.deduper = Deduper(self.config, seen=self.seen, signatures=self.signatures, stories=self.stories)
+        self.clusterer = EventClusterer(self.events_config, self.events)
 
     def run(self, article: Article) -> tuple[Article, Decision]:
-        return dedupe(tag(enrich(article), self.rules), self.deduper)
+        return self._with_events([dedupe(tag(enrich(article), self.rules), self.deduper)])[0]
 
     def run_all(self, articles: Sequence[Article]) -> list[tuple[Article, Decision]]:
         """`run` for each article of a batch, in order, with the same results, but stage by
@@ -114,4 +137,12 @@ class LocalPipeline:
         fold each text once (dedupe finds normalisation's fold remembered)."""
         normalised = enrich_all(articles)
         tagged = [tag(article, self.rules) for article in normalised]
-        return [dedupe(article, self.deduper) for article in tagged]
+        return self._with_events([dedupe(article, self.deduper) for article in tagged])
+
+    def _with_events(self, decided: list[tuple[Article, Decision]]) -> list[tuple[Article, Decision]]:
+        started = time.perf_counter()
+        now = time.time()
+        done = [(assign_event(article, self.clusterer, self.deduper, now)[0], decision) for article, decision in decided]
+        self.clusterer.flush()
+        self.events_seconds += time.perf_counter() - started
+        return done

@@ -81,7 +81,7 @@ class RetagResult:
 
 
 class ElasticsearchSink:
-    """Bulk writer for articles (monthly indices) and stories (one index, `_id` = cluster_id)."""
+    """Bulk writer for articles (monthly indices) and stories (one index, one document per event, `_id` = story_id)."""
 
     def __init__(
         self,
@@ -181,11 +181,11 @@ class ElasticsearchSink:
 
     def _story_action(self, story: Story | dict, indexed_at: str) -> Action:
         document = document_of(story) if isinstance(story, Story) else dict(story)
-        cluster_id = document.get("cluster_id")
-        if not cluster_id:
-            raise RoutingError("story has no cluster_id")
+        story_id = document.get("story_id")
+        if not story_id:
+            raise RoutingError("story has no story_id")
         source = ENCODER.encode({**document, "indexed": indexed_at})
-        return Action(action_lines("index", self.settings.stories_index, str(cluster_id), source), story)
+        return Action(action_lines("index", self.settings.stories_index, str(story_id), source), story)
 
     def _retag_action(self, article: Article, bodies: bool = False) -> Action:
         index = article_index(article, self.settings.index_alias)

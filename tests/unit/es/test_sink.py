@@ -52,9 +52,9 @@ def test_articles_go_to_their_month_with_their_id_and_an_indexed_time() -> None:
     assert "content" not in source and "duplicate_of" not in source  # unset strings/None are left out
 
 
-def test_stories_are_whole_documents_keyed_by_cluster_id() -> None:
+def test_stories_are_whole_documents_keyed_by_story_id() -> None:
     client = RecordingClient()
-    result = sink(client).write([], [Story(cluster_id="c1", title="T", copies=1), {"cluster_id": "c2", "copies": 4}])
+    result = sink(client).write([], [Story(story_id="c1", title="T", copies=1), {"story_id": "c2", "copies": 4}])
     assert result.stories == 2
     assert [(o["op"], o["_index"], o["_id"]) for o in client.operations] == [
         ("index", "t-stories", "c1"), ("index", "t-stories", "c2")]
@@ -70,7 +70,7 @@ def test_unroutable_oversize_and_refused_documents_are_returned_with_reasons() -
     assert reasons["a2"].startswith("strict_dynamic_mapping_exception")
     assert reasons["a3"].startswith("oversize:")
     assert reasons["a4"].startswith("unroutable:")
-    assert result.rejected_stories == [({"title": "no id"}, "unroutable: story has no cluster_id")]
+    assert result.rejected_stories == [({"title": "no id"}, "unroutable: story has no story_id")]
 
 
 def test_update_topics_sends_partial_updates_to_the_original_index() -> None:

@@ -19,11 +19,11 @@ def articles(n: int, body: int = 100) -> list[Article]:
 
 def test_messages_keep_order_and_stay_under_the_size() -> None:
     many = articles(50)
-    messages = pack(many, 1000, [Story(cluster_id="c1"), Story(cluster_id="c2")])
+    messages = pack(many, 1000, [Story(story_id="c1"), Story(story_id="c2")])
     assert len(messages) > 1 and all(len(m) <= 1000 for m in messages)
     batches = [BATCH_DECODER.decode(m) for m in messages]
     assert [a for b in batches for a in b.articles] == many
-    assert [s.cluster_id for b in batches for s in b.stories] == ["c1", "c2"]
+    assert [s.story_id for b in batches for s in b.stories] == ["c1", "c2"]
 
 
 def test_an_oversize_article_travels_alone() -> None:
@@ -34,9 +34,9 @@ def test_an_oversize_article_travels_alone() -> None:
 
 
 def test_stories_without_articles_still_make_a_message() -> None:
-    (message,) = pack([], 1000, [Story(cluster_id="c1")])
+    (message,) = pack([], 1000, [Story(story_id="c1")])
     batch = BATCH_DECODER.decode(message)
-    assert batch.articles == [] and [s.cluster_id for s in batch.stories] == ["c1"]
+    assert batch.articles == [] and [s.story_id for s in batch.stories] == ["c1"]
 
 
 def test_a_single_article_is_not_a_batch() -> None:

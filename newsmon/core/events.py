@@ -1,0 +1,492 @@
+"""Events: every report of one happening, in any wording or language, in one story.
+
+Copy groups (`cluster_id`, newsmon.core.dedupe) join the same text republished; an event
+joins forty outlets' own articles about it, in English, Russian, Persian or Arabic. The
+clusterer is online, like the rest of the stream:
+
+* **on arrival** an article's copy group decides first: a group already in a story stays
+  there (copies always share their group's story, and a re-delivered article finds its
+  story again without counting twice). The first article of a new group is compared with
+  the live stories and joins the best one above the threshold, or starts a new story.
+* **features** are language-independent keys computed from the headline and the lede
+  (the first `lede_chars` of the text, where a report says who did what): every word
+  becomes a *sound skeleton* -- transliterated from Latin, Cyrillic or Arabic script to
+  consonant classes, vowels dropped -- so that Araghchi, Arakchi, Аракчи and عراقچی are one
+  key; a small cross-language lexicon maps the words that are not transliterated (Iran /
+  Иран / ایران / إيران, sanctions / санкции / تحریم / عقوبات, snapback / مکانیسم ماشه) to
+  one concept key; numbers are keys; the article's topics (the monitored subjects) are keys.
+  Within one language the skeletons are the words themselves (a little coarser), so one
+  weighting serves both: tf-idf, idf from how many live stories use a key.
+* **a story's features grow**: its centroid is the sum of its reports' key vectors with
+  exponential time decay (`half_life_days`), cut to its `centroid_keys` heaviest keys, and
+  its names (keys that look like proper names, numbers, concepts) are kept for matching
+  across languages. Copies add nothing to the centroid: forty reprints of one wire text
+  must not outvote the independent reports.
+* **joining**: cosine of tf-idf vectors >= `same_language` when the story already has a
+  report in the article's language; across languages (fewer shared keys by nature) cosine
+  >= `cross_language` and at least `cross_names` shared names. Only stories active within
+  `window_days` of the article's own time are candidates, and stories idle that long expire.
+* **merges, never silent rewrites**: when an article matches two live stories well
+  (both >= `merge` x their threshold), the younger is merged into the older: it gets
+  `merged_into`, its copy groups follow the survivor from then on, its counts are added.
+  Articles already assigned keep their story id; the absorbed story's document stays (with
+  `merged_into`) for the index and the alert stage to see.
+
+State is one record per story in a mapping passed in (a dict for `newsmon process`, a
+changelog-backed Faust table in the stream), kept in memory and written back by `flush()`
+once per batch for every story touched. The candidate index and copy-group map are derived
+from the records and rebuilt after a restart (`rebuild`).
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from itertools import chain
+from collections.abc import Iterable, MutableMapping, Sequence
+from dataclasses import dataclass
+
+from newsmon.core.times import TimeFormatError, epoch_from_iso, iso_from_epoch
+
+DAY = 86400.0
+SOURCES_CAP = 32
+
+
+@dataclass(frozen=True)
+class EventConfig:
+    window_days: float = 4.0  # a story idle (by event time) this long takes no more reports and expires
+    half_life_days: float = 2.0  # centroid weights halve over this much event time
+    lede_chars: int = 200  # text after the headline that features are taken from
+    centroid_keys: int = 40  # heaviest keys kept per story
+    names_kept: int = 40  # cross-language anchors kept per story
+    candidates: int = 4  # stories sharing most names with the article that are scored
+    posting_cap: int = 24  # a key in more live stories than this finds no candidates (it is still scored)
+    same_language: float = 0.22  # cosine to join a story that has a report in the article's language ...
+    same_names: int = 2  # ... sharing at least this many names with it (the event's actors, places, figures)
+    cross_language: float = 0.05  # cosine to join a story in other languages only ...
+    cross_names: int = 2  # ... sharing at least this many names (entities, numbers, concepts)
+    merge: float = 1.4  # a second story matched this far above its threshold is merged in
+
+
+@dataclass(frozen=True)
+class EventDecision:
+    story_id: str
+    reason: str  # "new" | "copy" (the copy group's story) | "event" (joined by its features)
+    merged: tuple[str, ...] = ()  # stories merged into `story_id` by this article
+
+    @property
+    def touched(self) -> tuple[str, ...]:
+        return (self.story_id, *self.merged)
+
+
+@dataclass(frozen=True, eq=False)
+class Features:
+    """One article's keys: tf weights (summing to 1) and the subset that may anchor across languages."""
+
+    terms: dict[str, float]
+    names: frozenset[str]
+    probe: set[str]  # keys candidates are looked up by: the names and the headline's keys
+
+
+# ---- transliteration to sound skeletons --------------------------------------------------
+
+_CLASSES = {  # output class: the letters of each script that sound alike
+    "k": "kqgcx" "кгх" "\u06a9\u0643\u0642\u06af\u063a\u062e",
+    "s": "sz" "сзшщжц" "\u0633\u0635\u062b\u0634\u0632\u0630\u0636\u0638\u0698",
+    "c": "j" "ч" "\u0686\u062c",
+    "t": "td" "тд" "\u062a\u0637\u062f",
+    "p": "pbf" "пбф" "\u067e\u0628\u0641",
+    "l": "l" "л" "\u0644",
+    "r": "r" "р" "\u0631",
+    "m": "m" "м" "\u0645",
+    "n": "n" "н" "\u0646",
+}
+_SILENT = "aeiouyvwh" "аеёиоуыэюяйьъв" "\u0627\u0622\u06cc\u064a\u0649\u0648\u0624\u0626\u0621\u0639\u0647\u0629\u062d"
+# Silent letters become "_", removed after: a one-for-one table keeps str.translate on its fast path.
+_SKELETON = str.maketrans({**{ch: out for out, letters in _CLASSES.items() for ch in letters}, **dict.fromkeys(_SILENT, "_")})
+_CASED = re.compile("[a-z\u0430-\u044f]")  # on lower-cased text: a Latin or Cyrillic letter
+_DOUBLES = tuple((out, out + out) for out in _CLASSES)
+_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~«»“”„‘’‚—–―‐‑…·•،؛؟٪\u00a0\u200b"
+_ASCII_CLEAN = bytes(32 if chr(b) in _PUNCTUATION else b for b in range(256))
+_CLEAN = str.maketrans({
+    **dict.fromkeys(_PUNCTUATION, " "),
+    "\u200c": "", "\u0640": "", "\u0623": "\u0627", "\u0625": "\u0627", "\u0671": "\u0627",
+    "\u064a": "\u06cc", "\u0649": "\u06cc", "\u0643": "\u06a9", "\u0629": "\u0647",
+    **dict.fromkeys([chr(c) for c in range(0x064B, 0x0660)] + ["\u0670"], ""),
+    **{chr(0x06F0 + d): str(d) for d in range(10)},
+    **{chr(0x0660 + d): str(d) for d in range(10)},
+})
+
+# Function words of the four languages (folded as _CLEAN + lower() leave them): never keys.
+_STOP = frozenset("""
+a an the of in on at to for from by with and or but as is are was were be been has have had
+that this these those it its their his her they he she we you not no will would can could may
+after before over under about into than then there here also said says say new more most
+what who which when where why how all any some one two three other such while amid against
+и в во на с со к по о об от до из за для не что как это этот эта его ее их он она они мы
+был была были будет также после при уже или но а то же ли бы так который которые заявил
+сообщил сказал года году г
+و در به از که این آن با را برای تا بر یا هم نیز شد شده است بود کرد کرده می گفت گفته های ها
+وی او ما آنها خود پس پیش روز سال اما اگر هر یک دو سه بین
+في من على إلى عن مع أن ان إن هذا هذه ذلك التي الذي التى كان قد لا ما كما بعد قبل حول
+عند أو او ثم بين وقال قال وقد وفي كل منذ خلال
+""".split())
+
+
+def _concepts() -> dict[str, str]:
+    """Stem (first 5 letters of a folded word) -> concept key, for names and words that are
+    translated rather than transliterated. Small on purpose: the sound skeletons carry the
+    names; these are the subjects monitored and the actions that tell their events apart."""
+    table = {
+        "iran": "iran иран ایران ايران ایرانی iranian иранск",
+        "russia": "russia росси روسیه روسي russian московск",
+        "moscow": "moscow москв مسکو موسکو",
+        "tehran": "tehran тегер تهران طهران",
+        "us": "us usa washington сша вашин آمریک امریک واشنگ أمريك امريك الولايات",
+        "un": "un оон سازمان الأمم الامم",
+        "security-council": "council совбе совет شورای مجلس",
+        "iaea": "iaea магат آژانس الوكا الطاق grossi гросс گروسی غروسي",
+        "e3": "e3 е3 евротр тройк troika تروئی ترویک تروی الترو europe европ اروپا اروپ أوروب اوروب",
+        "eu": "eu ес اتحاد الاتح",
+        "israel": "israel израи اسرائ إسرائ اسراي",
+        "china": "china китай چین الصين",
+        "sanctions": "sanct санкц تحریم عقوبا",
+        "snapback": "snapb снэпб снепб ماشه trigge триггер",
+        "nuclear": "nucle ядерн атомн هسته نووي nuclea",
+        "treaty": "treat pact agree догов соглаш пакт معاهد پیمان توافق قرارد اتفاق",
+        "talks": "talks negot перег مذاکر مفاوض محادث",
+        "meeting": "meet встре دیدار ملاقا لقاء اجتما переговоры",
+        "visit": "visit визит سفر زيار",
+        "attack": "attac strik удар атак حمله هجوم ضرب",
+        "killed": "kille dead death погиб убит کشته جانباخ قتل مقتل",
+        "election": "elect выбор انتخا",
+        "earthquake": "earth quake землет زلزل",
+        "oil": "oil нефт نفت النفط",
+        "gas": "gas газ گاز الغاز",
+        "bushehr": "bushe бушер بوشهر",
+        "rosatom": "rosat росат روساتم",
+        "corridor": "corri корид کریدو الممر",
+        "railway": "railw rail желез راهآه سکک",
+        "caspian": "caspi каспи خزر قزوین",
+        "foreign-minister": "fm",
+        "minister": "minis минис وزیر وزير",
+        "president": "presi прези رئیس رییس رئيس",
+        "respond": "respo reply ответ پاسخ واکنش الرد رد",
+        "condemn": "conde осужд محکوم أدان ادان",
+        "launch": "launc activ запус активи فعال آغاز تفعي",
+        "effect": "effec вступ ступи reimp restor возоб восст اجرا بازگ سريا عودة",
+        "vote": "vote голос رای رأی تصویت",
+        "resolution": "resol резол قطعن قرار",
+        "enrichment": "enric обога غنیس تخصيب",
+        "uranium": "urani уран اورانیوم اليورا",
+        "inspectors": "inspe инспе بازرس مفتش",
+        "agency": "agenc агент",
+    }
+    return {stem: f"#{concept}" for concept, stems in table.items() for stem in stems.split()}
+
+
+_CONCEPT = _concepts()
+
+
+def features(title: str, text: str, topics: Sequence[str] = (), lede_chars: int = 200) -> Features:
+    """The article's keys from its headline (counted twice: it names the event) and lede."""
+    head = _clean(title).split()
+    words = head + _clean(text[:lede_chars]).split()
+    lows = " ".join(words).lower()
+    if _CASED.search(lows):  # Latin or Cyrillic: names are the capitalised words (all of a Title Case headline)
+        named = [word[0].isupper() for word in words]
+    else:  # a caseless script (Persian, Arabic): any word may be a name
+        named = [True] * len(words)
+    keys = [
+        None if low in _STOP else _CONCEPT.get(low[:5]) or (
+            (f"~{skeleton}" if len(skeleton) > 1 else None) if name else f"={low[:6]}")
+        for low, skeleton, name in zip(lows.split(" "), _skeletons(lows), named)
+    ]
+    counts = Counter(filter(None, keys))
+    counts.update(filter(None, keys[: len(head)]))
+    counts.update(f"@{topic}" for topic in topics)
+    total = sum(counts.values()) or 1
+    names = {key for key in counts if key[0] in "#@~" and len(key) > 3 or key[1:].isdigit()}
+    probe = names.union(filter(None, keys[: len(head)]))
+    return Features({key: n / total for key, n in counts.items()}, frozenset(names), probe)
+
+
+def _clean(text: str) -> str:
+    """Punctuation to spaces, Arabic-script letter variants and digits folded; ASCII through bytes (10x faster)."""
+    if text.isascii():
+        return text.encode().translate(_ASCII_CLEAN).decode()
+    return text.translate(_CLEAN)
+
+
+def _skeletons(lows: str) -> list[str]:
+    """Each word's sound skeleton, aligned with the words of `lows` (a word of vowels only becomes "")."""
+    if "ch" in lows:  # the one Latin digraph that is not its letters' classes (h is silent)
+        lows = lows.replace("ch", "j")
+    if not lows.isascii() and "дж" in lows:
+        lows = lows.replace("дж", "j")
+    joined = lows.translate(_SKELETON).replace("_", "")
+    for single, double in _DOUBLES:  # one class twice in a row ("Abbas", "Russia") is one sound
+        if double in joined:  # (twice: runs up to four)
+            joined = joined.replace(double, single).replace(double, single)
+    return joined.split(" ")
+
+
+# ---- the online clusterer ------------------------------------------------------------------
+
+
+class EventClusterer:
+    """Assigns `story_id`s; see the module docstring. `records` maps story id -> record:
+    {"story": Story fields, "terms": {key: weight}, "names": [keys], "t": event time of the
+    latest report, "groups": {cluster id: copies}}."""
+
+    def __init__(self, config: EventConfig, records: MutableMapping[str, dict]) -> None:
+        self.config = config
+        self.records = records
+        self.live: dict[str, dict] = {}
+        self.touched: set[str] = set()
+        self._group: dict[str, str] = {}  # cluster id -> story id (derived)
+        self._postings: dict[str, set[str]] = {}  # key -> live unmerged stories whose centroid has it (derived)
+        self._norms: dict[str, float] = {}  # story id -> tf-idf norm of its centroid (derived, lazily)
+        self.rebuild()
+
+    # ---- public API -------------------------------------------------------------------
+
+    def assign(
+        self,
+        *,
+        article_id: str,
+        cluster_id: str,
+        cluster_copies: int,
+        title: str,
+        text: str,
+        url: str,
+        source: str,
+        language: str,
+        published: str,
+        topics: Sequence[str],
+        now: float,
+    ) -> EventDecision:
+        """The story of one article whose copy group is `cluster_id` (with `cluster_copies` articles so far)."""
+        when = _event_time(published, now)
+        known = self._group.get(cluster_id)
+        if known is not None:
+            story_id = self._survivor(known)
+            self._count(self.live[story_id], cluster_id, cluster_copies, title, source, language, topics, when)
+            return EventDecision(story_id, "copy")
+        found = features(title, text, topics, self.config.lede_chars)
+        matches = self._matches(found, language, when)
+        if not matches:
+            story_id = article_id
+            self._start(story_id, title, url, source, language, when)
+            reason, merged = "new", ()
+        else:
+            story_id, reason = matches[0][1], "event"
+            if matches[0][0] >= self.config.merge:
+                merged = tuple(self._merge(other, story_id) for ratio, other in matches[1:] if ratio >= self.config.merge)
+                story_id = self._survivor(story_id)
+            else:
+                merged = ()
+        record = self.live[story_id]
+        self._grow(record, found, when)
+        self._group[cluster_id] = story_id
+        self._count(record, cluster_id, cluster_copies, title, source, language, topics, when)
+        return EventDecision(story_id, reason, merged)
+
+    def story(self, story_id: str) -> dict:
+        """The story document (Story record fields) of a live story."""
+        return dict(self.live[story_id]["story"])
+
+    def flush(self) -> int:
+        """Write every record touched since the last flush back to `records` (once each)."""
+        for story_id in self.touched:
+            if story_id in self.live:
+                self.records[story_id] = self.live[story_id]
+            elif story_id in self.records:
+                del self.records[story_id]
+        written = len(self.touched)
+        self.touched.clear()
+        return written
+
+    def rebuild(self) -> None:
+        """Derive the in-memory views (live records, copy-group map, candidate index) from `records`."""
+        self.live = {story_id: record for story_id, record in self.records.items()}
+        self._group.clear()
+        self._postings.clear()
+        self._norms.clear()
+        for story_id, record in self.live.items():
+            for cluster in record["groups"]:
+                self._group[cluster] = story_id
+            if not record["story"]["merged_into"]:
+                self._index(story_id, record["terms"])
+
+    def expire(self) -> int:
+        """Drop stories with no report for `window_days` before the latest event time seen
+        (event time, so a replay of old news expires by its own clock); returns how many."""
+        latest = max((record["t"] for record in self.live.values()), default=0.0)
+        cutoff = latest - self.config.window_days * DAY
+        dropped = [story_id for story_id, record in self.live.items() if record["t"] < cutoff]
+        for story_id in dropped:
+            record = self.live.pop(story_id)
+            self._unindex(story_id, record["terms"])
+            self._norms.pop(story_id, None)
+            for cluster in record["groups"]:
+                if self._group.get(cluster) == story_id:
+                    del self._group[cluster]
+            self.touched.add(story_id)
+        return len(dropped)
+
+    # ---- matching ---------------------------------------------------------------------------
+
+    def _matches(self, found: Features, language: str, when: float) -> list[tuple[float, str]]:
+        """(score / threshold, story id) of the live stories the article joins, best first."""
+        config = self.config
+        index = self._postings
+        hits = Counter(chain.from_iterable(p for p in map(index.get, found.probe) if p and len(p) <= config.posting_cap))
+        if not hits:
+            return []
+        live = len(self.live) + 1.0
+        idf = {key: math.log(live / (len(index.get(key, ())) + 0.5)) for key in found.terms}
+        scaled = {key: weight * idf[key] * idf[key] for key, weight in found.terms.items()}
+        norm = math.sqrt(sum(weight * weight * idf[key] * idf[key] for key, weight in found.terms.items()))
+        matches = []
+        for story_id, shared_keys in hits.most_common(config.candidates):
+            record = self.live[story_id]
+            if shared_keys < 2 or abs(when - record["t"]) > config.window_days * DAY:
+                continue
+            centroid = record["terms"]
+            score = sum(scaled[key] * centroid[key] for key in scaled.keys() & centroid.keys()) / (norm * self._norm(story_id) or 1.0)
+            shared_names = len(found.names.intersection(record["names"]))
+            if language and language in record["story"]["languages"] and shared_names >= config.same_names:
+                threshold = config.same_language
+            elif shared_names >= config.cross_names:
+                threshold = config.cross_language
+            else:
+                continue
+            if score >= threshold:
+                matches.append((score / threshold, story_id))
+        return sorted(matches, reverse=True)
+
+    def _norm(self, story_id: str) -> float:
+        """A story's tf-idf norm, computed when its centroid last changed (idf of that moment)."""
+        norm = self._norms.get(story_id)
+        if norm is None:
+            live, postings = len(self.live) + 1.0, self._postings
+            norm = math.sqrt(sum((w * math.log(live / (len(postings.get(k, ())) + 0.5))) ** 2
+                                 for k, w in self.live[story_id]["terms"].items()))
+            self._norms[story_id] = norm
+        return norm
+
+    # ---- story records ----------------------------------------------------------------------
+
+    def _start(self, story_id: str, title: str, url: str, source: str, language: str, when: float) -> None:
+        stamp = iso_from_epoch(when)
+        self.live[story_id] = {
+            "story": {
+                "story_id": story_id, "title": title, "url": url, "source": source, "language": language,
+                "titles": {}, "first_seen": stamp, "last_seen": stamp, "articles": 0, "copies": 0,
+                "clusters": 0, "sources": [], "source_count": 0, "languages": [], "topics": [],
+                "merged_into": "",
+            },
+            "terms": {}, "names": [], "t": when, "groups": {},
+        }
+
+    def _grow(self, record: dict, found: Features, when: float) -> None:
+        """Add one independent report to the centroid: decay the old weights to its time, add, cut."""
+        story_id = record["story"]["story_id"]
+        decay = 0.5 ** (max(0.0, when - record["t"]) / (self.config.half_life_days * DAY))
+        terms = {key: weight * decay for key, weight in record["terms"].items()}
+        for key, weight in found.terms.items():
+            terms[key] = terms.get(key, 0.0) + weight
+        kept = dict(sorted(terms.items(), key=lambda item: item[1], reverse=True)[: self.config.centroid_keys])
+        self._unindex(story_id, record["terms"])
+        record["terms"] = kept
+        self._norms.pop(story_id, None)
+        self._index(story_id, kept)
+        names = [name for name in record["names"] if name not in found.names] + sorted(found.names)
+        record["names"] = names[-self.config.names_kept:]
+
+    def _count(
+        self, record: dict, cluster_id: str, copies: int, title: str, source: str, language: str,
+        topics: Iterable[str], when: float,
+    ) -> None:
+        """Counts from the copy groups' own (idempotent) copy counts, and the unions."""
+        story = record["story"]
+        record["groups"][cluster_id] = max(copies, record["groups"].get(cluster_id, 0))
+        record["t"] = max(record["t"], when)
+        story["articles"] = sum(record["groups"].values())
+        story["clusters"] = len(record["groups"])
+        story["copies"] = story["articles"] - story["clusters"]
+        story["last_seen"] = max(story["last_seen"], iso_from_epoch(when))
+        if language and language not in story["titles"]:
+            story["titles"] = {**story["titles"], language: title}
+            story["languages"] = sorted({*story["languages"], language})
+        if not set(topics) <= set(story["topics"]):
+            story["topics"] = sorted({*story["topics"], *topics})
+        _add_source(story, source)
+        self.touched.add(story["story_id"])
+
+    def _merge(self, absorbed_id: str, survivor_id: str) -> str:
+        """Merge one story into another: recorded on the absorbed one, its groups follow the survivor."""
+        absorbed, survivor = self.live[absorbed_id], self.live[survivor_id]
+        if absorbed["story"]["first_seen"] < survivor["story"]["first_seen"]:
+            absorbed_id, survivor_id, absorbed, survivor = survivor_id, absorbed_id, survivor, absorbed
+        old, new = absorbed["story"], survivor["story"]
+        for cluster, copies in absorbed["groups"].items():
+            survivor["groups"][cluster] = max(copies, survivor["groups"].get(cluster, 0))
+            self._group[cluster] = survivor_id
+        new["articles"] = sum(survivor["groups"].values())
+        new["clusters"] = len(survivor["groups"])
+        new["copies"] = new["articles"] - new["clusters"]
+        new["titles"] = {**old["titles"], **new["titles"]}
+        new["languages"] = sorted({*new["languages"], *old["languages"]})
+        new["topics"] = sorted({*new["topics"], *old["topics"]})
+        new["first_seen"], new["last_seen"] = min(new["first_seen"], old["first_seen"]), max(new["last_seen"], old["last_seen"])
+        for source in old["sources"]:
+            _add_source(new, source)
+        new["source_count"] = max(new["source_count"], old["source_count"])
+        found = Features(dict(absorbed["terms"]), frozenset(absorbed["names"]), set())
+        self._unindex(absorbed_id, absorbed["terms"])
+        self._norms.pop(absorbed_id, None)
+        self._grow(survivor, found, absorbed["t"])
+        survivor["t"] = max(survivor["t"], absorbed["t"])
+        old["merged_into"] = survivor_id
+        self.touched.update((absorbed_id, survivor_id))
+        return absorbed_id
+
+    def _survivor(self, story_id: str) -> str:
+        """Follow merges to the live story that absorbed `story_id`."""
+        while self.live[story_id]["story"]["merged_into"] in self.live:
+            story_id = self.live[story_id]["story"]["merged_into"]
+        return story_id
+
+    # ---- derived index ----------------------------------------------------------------------
+
+    def _index(self, story_id: str, terms: Iterable[str]) -> None:
+        for key in terms:
+            self._postings.setdefault(key, set()).add(story_id)
+
+    def _unindex(self, story_id: str, terms: Iterable[str]) -> None:
+        for key in terms:
+            postings = self._postings.get(key)
+            if postings is not None:
+                postings.discard(story_id)
+                if not postings:
+                    del self._postings[key]
+
+
+def _add_source(story: dict, source: str) -> None:
+    if source and source not in story["sources"]:
+        story["source_count"] += 1
+        if len(story["sources"]) < SOURCES_CAP:
+            story["sources"] = story["sources"] + [source]
+
+
+def _event_time(published: str, now: float) -> float:
+    """When the article says it happened (its publication time), else when it arrived;
+    never later than arrival (a misdated future article would hold a story open)."""
+    if not published:
+        return now
+    try:
+        return min(epoch_from_iso(published), now)
+    except TimeFormatError:
+        return now
