@@ -229,3 +229,21 @@ def test_an_article_dated_in_the_future_cannot_move_the_window_past_the_present(
     assert volume.observe("bushehr", now + 6 * HOUR) is None  # a feed whose clock is six hours ahead
     bursts = [b for i in range(5) if (b := volume.observe("bushehr", now - 10 * MINUTE + i * MINUTE))]
     assert [b.topic for b in bursts] == ["bushehr"], "the real burst of the last hour still alerts"
+
+
+def test_one_alert_per_event_then_follow_ups_only_at_steps() -> None:
+    from newsmon.schemas.article import Story
+
+    alerter = StoryAlerter({}, outlet_steps=(10, 25))
+    reports = [Article(id=f"r{i}", url=f"https://e.org/{i}", cluster_id=f"c{i}", story_id="s1", topics=["snapback"])
+               for i in range(3)]
+    assert [d for a in reports for d in alerter.decide(a)] == [("snapback", True), ("snapback", False), ("snapback", False)]
+    alerter.record_steps("snapback", Story(story_id="s1", topics=["snapback"], source_count=3, languages=["en"]))
+    later = Article(id="r9", url="https://e.org/9", cluster_id="c9", story_id="s1", topics=["snapback"])
+    grown = Story(story_id="s1", topics=["snapback"], source_count=26, languages=["en", "fa"])
+    assert [step for _, _, step in alerter.updates([grown], [later])] == ["language:fa", "outlets:25"]
+    alerter.record(later)
+    alerter.record_steps("snapback", grown)
+    again = Article(id="r10", url="https://e.org/10", cluster_id="c10", story_id="s1", topics=["snapback"])
+    assert alerter.updates([grown], [again]) == []  # nothing new: no second follow-up
+    assert alerter.updates([Story(story_id="s2", topics=["snapback"], source_count=30)], [again]) == []  # never alerted
