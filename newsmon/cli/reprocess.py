@@ -3,6 +3,9 @@
 Reads news.raw from a point in time (Kafka offsets by timestamp), runs the same
 normalise + tag functions as the worker, and updates `topics`/`matched_rules` of the
 documents already indexed, in place. Nothing is fetched and no document is created.
+With `--reextract`, articles whose page is archived get it extracted again by the current
+extractor first (`collectors.replay.reextracted`), and their text and the fields derived from
+it are updated too; copy groups and stories are not recomputed (replay into a fresh index for that).
 """
 from __future__ import annotations
 
@@ -12,14 +15,16 @@ import sys
 from pathlib import Path
 
 import msgspec
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from newsmon.cli.replay import parse_date
+from newsmon.collectors.replay import reextracted
 from newsmon.core.pipeline import enrich, tag
 from newsmon.core.rules import load_rules
 from newsmon.core.times import epoch_from_iso
 from newsmon.es.client import make_client
 from newsmon.es.sink import ElasticsearchSink
-from newsmon.kafka import TopicTail
+from newsmon.kafka import kafka_client_kwargs
 from newsmon.schemas.article import Article, decode_article
 from newsmon.settings import Settings
 
@@ -30,33 +35,57 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("reprocess", help="re-run topic rules over articles already in news.raw; updates documents in place")
     parser.add_argument("--since", type=parse_date, required=True, help="articles that reached news.raw at or after this date")
     parser.add_argument("--rules", type=Path, help="rule file (default: settings.topic_rules / schemas/topics.yaml)")
+    parser.add_argument("--reextract", action="store_true",
+                        help="extract archived article pages again with the current extractor and update the texts too")
     parser.set_defaults(func=run)
 
 
 async def read_raw(settings: Settings, since_ms: int) -> list[Article]:
     """Every decodable article that entered news.raw since `since_ms`, last write per id wins."""
+    consumer = AIOKafkaConsumer(**kafka_client_kwargs(settings), enable_auto_commit=False)
+    await consumer.start()
     articles: dict[str, Article] = {}
-    async with TopicTail(settings, [settings.raw_topic]) as tail:
-        await tail.seek_since(since_ms)
-        async for record in tail.read_to_end():
-            try:
-                article = decode_article(record.value)
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                continue  # the worker already sent it to news.dlq with the reason
-            articles[article.id] = article
+    try:
+        partitions = [TopicPartition(settings.raw_topic, p) for p in sorted(consumer.partitions_for_topic(settings.raw_topic) or ())]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        starts = await consumer.offsets_for_times({tp: since_ms for tp in partitions})
+        ends = await consumer.end_offsets(partitions)
+        todo = {tp for tp in partitions if starts.get(tp) is not None and starts[tp].offset < ends[tp]}
+        for tp in todo:
+            consumer.seek(tp, starts[tp].offset)
+        while todo:
+            batch = await consumer.getmany(*todo, timeout_ms=2000)
+            for tp, records in batch.items():
+                for record in records:
+                    try:
+                        article = decode_article(record.value)
+                    except (msgspec.DecodeError, msgspec.ValidationError):
+                        continue  # the worker already sent it to news.dlq with the reason
+                    articles[article.id] = article
+                if records and records[-1].offset + 1 >= ends[tp]:
+                    todo.discard(tp)
+            if not batch:
+                break
+    finally:
+        await consumer.stop()
     return list(articles.values())
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     since_ms = int(epoch_from_iso(args.since) * 1000)
     rules = load_rules(args.rules or settings.topic_rules)
-    articles = [tag(enrich(a), rules) for a in asyncio.run(read_raw(settings, since_ms))]
+    raw = asyncio.run(read_raw(settings, since_ms))
+    redone = [reextracted(a, settings.data_dir) for a in raw] if args.reextract else [None] * len(raw)
+    articles = [tag(enrich(again or a), rules) for a, again in zip(raw, redone)]
     sink = ElasticsearchSink(make_client(settings), settings)
     updated, missing, rejected = 0, 0, 0
     for offset in range(0, len(articles), BATCH):
-        result = sink.update_topics(articles[offset: offset + BATCH])
+        result = sink.update_topics(articles[offset: offset + BATCH], bodies=args.reextract)
         updated, missing, rejected = updated + result.updated, missing + len(result.missing), rejected + len(result.rejected)
         for article, reason in result.rejected:
             print(f"reprocess: {article.id}: {reason}", file=sys.stderr)
-    print(f"reprocess summary: read {len(articles)}, updated {updated}, not indexed (skipped) {missing}, rejected {rejected}")
+    pages = f", pages re-extracted {sum(again is not None for again in redone)}" if args.reextract else ""
+    print(f"reprocess summary: read {len(articles)}{pages}, updated {updated}, not indexed (skipped) {missing}, rejected {rejected}")
     return 1 if rejected else 0
