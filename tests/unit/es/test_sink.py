@@ -82,6 +82,17 @@ def test_update_topics_sends_partial_updates_to_the_original_index() -> None:
     assert operation["source"] == {"doc": {"topics": ["snapback"], "matched_rules": ["snapback:trigger"]}}
 
 
+def test_update_topics_with_bodies_also_rewrites_the_text_and_what_derives_from_it() -> None:
+    client = RecordingClient()
+    redone = article(1, language="fa", text="متن کامل", content="متن کامل", summary="خلاصه", body_source="page",
+                     content_hash="h", topics=["bushehr"], cluster_id="c9", story_id="s9")
+    sink(client).update_topics([redone], bodies=True)
+    doc = client.operations[0]["source"]["doc"]
+    assert (doc["text_fa"], doc["content"], doc["summary_fa"], doc["body_source"], doc["content_hash"]) == (
+        "متن کامل", "متن کامل", "خلاصه", "page", "h")
+    assert doc["topics"] == ["bushehr"] and not {"cluster_id", "story_id", "text", "published"} & set(doc)
+
+
 def test_each_text_is_sent_once_for_analysis_in_its_language() -> None:
     client = RecordingClient()
     sink(client).write([article(1, language="fa", text="متن خبر", summary="خلاصه"), article(2, text="Body")])
