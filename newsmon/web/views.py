@@ -26,6 +26,7 @@ HOSTS_SHOWN = 10
 BODY_SOURCES = ("feed", "page", "teaser")
 BACKING_OFF = frozenset({"http-429", "timeout", "http-500", "http-502", "http-503", "http-504", "backoff", "host-busy"})
 REFUSING = frozenset({"robots", "http-401", "http-403", "http-451", "paywall", "redirect-private"})
+NOT_THE_HOST = ["full-text-off"]  # our own choice (page fetching off), not something the host did
 
 
 def interval_minutes(hours: int) -> int:
@@ -67,7 +68,9 @@ def articles_request(hours: int) -> dict:
             "languages": {"terms": {"field": "language", "size": LANGUAGES_SHOWN, "missing": ""},
                           "aggs": {"bodies": {"terms": {"field": "body_source", "size": 5}}}},
             "bodies": {"terms": {"field": "body_source", "size": 5}},
-            "hosts": {"filter": {"exists": {"field": "body_reason"}}, "aggs": {"by_host": by_host}},
+            "hosts": {"filter": {"bool": {"filter": [{"exists": {"field": "body_reason"}}],
+                                          "must_not": [{"terms": {"body_reason": NOT_THE_HOST}}]}},
+                      "aggs": {"by_host": by_host}},
         },
     }
     return {

@@ -103,7 +103,8 @@ def test_hosts_are_backing_off_or_refusing_by_their_reasons():
     assert hosts[0]["reasons"] == {"http-429": 2, "paywall": 1}
     arrivals = articles_request(6)["aggs"]["arrivals"]
     assert arrivals["filter"] == {"range": {"indexed": {"gte": "now-6h"}}}
-    assert arrivals["aggs"]["hosts"]["filter"] == {"exists": {"field": "body_reason"}}
+    assert arrivals["aggs"]["hosts"]["filter"] == {"bool": {
+        "filter": [{"exists": {"field": "body_reason"}}], "must_not": [{"terms": {"body_reason": ["full-text-off"]}}]}}
 
 
 def test_a_story_is_an_event_with_its_outlets_languages_and_titles():
