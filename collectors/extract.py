@@ -45,6 +45,8 @@ PAYWALL_WORDS = 150  # a gated page shows at most a lead of about this length
 MAX_PARSED_BYTES = 1_000_000  # a bigger page is slimmed, then cut here (see `slim`)
 LAYOUT_CELL_WORDS = 80  # a table cell with this many words is page layout, not data
 RIGHTS_AFTER_WORDS = 50  # a rights notice after this many words of text closes the article
+LINK_LIST_MIN = 5  # links in a list or nav before its link density is looked at
+LINK_LIST_SHARE = 0.8  # share of its text inside links that makes it a menu
 JSON_LD_COVERAGE = 0.8  # articleBody is whole if it has at least this share of the extracted words
 
 TRAFILATURA_OPTIONS = {  # measured on the dev set (docs/collectors.md, "Article pages")
@@ -70,10 +72,15 @@ _PAYWALL_MARK = re.compile(r"paywall|pay-wall|piano-|subscriber-only|premium-(co
 _GENERIC_LABELS = frozenset({"www", "m", "amp", "mobile", "en", "ru", "fa", "ar", "news", "co", "com", "org", "net", "example"})
 _RIGHTS_RESERVED = re.compile(r"all rights reserved|все права защищены|کلیه حقوق|تمامی حقوق|جميع الحقوق محفوظة|حقوق النشر محفوظة",
                               re.IGNORECASE)
+_END_MARK = re.compile(r"^[/*#\[(]\s*[^\W\d_]+(?:\s+[^\W\d_]+){0,2}\s*[/*#\])]?$|^[^\W\d_]+(?:\s+[^\W\d_]+){0,2}\s*/$")
+_HOSTNAME = re.compile(r"(?:https?://|www\.)\S+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)+\.(?:com|org|net|ir|ru|uk|tv|example)\b", re.IGNORECASE)
 _NO_LETTERS = re.compile(r"^[\W\d_]*$")
-_LEAD_TAGS = frozenset({"p", "div", "span", "h2", "h3", "strong", "section"})
+_LEAD_ELEMENT = etree.XPath("//body//*[self::p or self::div or self::span or self::h2 or self::h3 or self::strong"
+                            " or self::section][normalize-space(.) = $wanted][1]")
 _BLOCK_TAGS = frozenset({"p", "div", "ul", "ol", "nav", "form", "table", "h1", "h2", "h3", "article", "section"})
 _MARKUP = re.compile(r"</?[a-zA-Z][^>]*>")
+_LINK_BLOCKS = etree.XPath("//body//*[self::ul or self::ol or self::nav or self::menu][not(ancestor::ul or ancestor::ol"
+                           " or ancestor::nav or ancestor::menu)]")
 _WORD = re.compile(r"\w+")
 # trafilatura drops every non-printable character, and with them the zero-width (non-)joiners
 # Persian spelling needs inside words (می‌شود); they cross the extractor as two printable
@@ -337,12 +344,13 @@ def article_text(tree: etree._Element, url: str, facts: Facts) -> str:
     """JSON-LD articleBody when whole, else trafilatura's main text with its lead put back and
     the title and byline it repeats taken off."""
     lead = lead_paragraph(tree, facts.description)
+    drop_link_lists(tree)
     unwrap_layout_tables(tree)
     extracted = trafilatura_text(tree, url)
     if whole_body(facts.body, extracted, facts.word_count):
         return facts.body
-    if lead and lead not in extracted:
-        extracted = f"{lead}\n{extracted}"
+    if lead:  # first, where the page prints it (extractors leave it out, or append it last)
+        extracted = "\n".join([lead, *(line for line in extracted.split("\n") if line.strip() != lead)])
     return without_trailing_boilerplate(without_heading_lines(extracted, facts.title, facts.authors))
 
 
@@ -360,10 +368,20 @@ def lead_paragraph(tree: etree._Element, description: str) -> str:
     wanted = " ".join(description.split())
     if word_count(wanted) < 8 or _TRUNCATED_END.search(wanted):
         return ""
-    for element in tree.iterfind(".//body//*"):
-        if element.tag in _LEAD_TAGS and " ".join("".join(element.itertext()).split()) == wanted:
-            return wanted
-    return ""
+    return wanted if _LEAD_ELEMENT(tree, wanted=wanted) else ""
+
+
+def drop_link_lists(tree: etree._Element) -> None:
+    """Menus and link lists go before the extractor sees them: a list or nav whose text is
+    nearly all link text is never the article, and testing every such block for link density
+    is most of trafilatura's time on pages with a mega-menu."""
+    for block in _LINK_BLOCKS(tree):
+        if block.getparent() is None or len(links := block.findall(".//a")) < LINK_LIST_MIN:
+            continue
+        text = len("".join(block.itertext()).strip())
+        linked = sum(len("".join(link.itertext()).strip()) for link in links)
+        if text and linked >= LINK_LIST_SHARE * text:
+            block.getparent().remove(block)
 
 
 def unwrap_layout_tables(tree: etree._Element) -> None:
@@ -402,13 +420,17 @@ def without_heading_lines(text: str, title: str, authors: tuple[str, ...]) -> st
 
 def without_trailing_boilerplate(text: str) -> str:
     """A rights notice after the first paragraphs ends the article (old CMSs print it, and the
-    related links after it, inside the article's own cell)."""
+    related links after it, inside the article's own cell); so do end marks ("/ انتهای پیام /")
+    and a last line of site addresses."""
     lines, words = text.split("\n"), 0
     for index, line in enumerate(lines):
         if words >= RIGHTS_AFTER_WORDS and word_count(line) < 30 and _RIGHTS_RESERVED.search(line):
-            return "\n".join(lines[:index])
+            lines = lines[:index]
+            break
         words += word_count(line)
-    return text
+    while len(lines) > 1 and (_END_MARK.match(lines[-1].strip()) or len(_HOSTNAME.findall(lines[-1])) >= 2):
+        lines.pop()  # an agency's end-of-story mark, a "we are also at these addresses" trailer
+    return "\n".join(lines)
 
 
 def trafilatura_text(tree: etree._Element, url: str) -> str:
