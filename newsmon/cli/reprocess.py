@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import msgspec
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from newsmon.cli.replay import parse_date
 from newsmon.collectors.replay import reextracted
@@ -24,7 +23,7 @@ from newsmon.core.rules import load_rules
 from newsmon.core.times import epoch_from_iso
 from newsmon.es.client import make_client
 from newsmon.es.sink import ElasticsearchSink
-from newsmon.kafka import kafka_client_kwargs
+from newsmon.kafka import TopicTail
 from newsmon.schemas.article import Article, decode_article
 from newsmon.settings import Settings
 
@@ -42,34 +41,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 async def read_raw(settings: Settings, since_ms: int) -> list[Article]:
     """Every decodable article that entered news.raw since `since_ms`, last write per id wins."""
-    consumer = AIOKafkaConsumer(**kafka_client_kwargs(settings), enable_auto_commit=False)
-    await consumer.start()
     articles: dict[str, Article] = {}
-    try:
-        partitions = [TopicPartition(settings.raw_topic, p) for p in sorted(consumer.partitions_for_topic(settings.raw_topic) or ())]
-        if not partitions:
-            return []
-        consumer.assign(partitions)
-        starts = await consumer.offsets_for_times({tp: since_ms for tp in partitions})
-        ends = await consumer.end_offsets(partitions)
-        todo = {tp for tp in partitions if starts.get(tp) is not None and starts[tp].offset < ends[tp]}
-        for tp in todo:
-            consumer.seek(tp, starts[tp].offset)
-        while todo:
-            batch = await consumer.getmany(*todo, timeout_ms=2000)
-            for tp, records in batch.items():
-                for record in records:
-                    try:
-                        article = decode_article(record.value)
-                    except (msgspec.DecodeError, msgspec.ValidationError):
-                        continue  # the worker already sent it to news.dlq with the reason
-                    articles[article.id] = article
-                if records and records[-1].offset + 1 >= ends[tp]:
-                    todo.discard(tp)
-            if not batch:
-                break
-    finally:
-        await consumer.stop()
+    async with TopicTail(settings, [settings.raw_topic]) as tail:
+        await tail.seek_since(since_ms)
+        async for record in tail.read_to_end():
+            try:
+                article = decode_article(record.value)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                continue  # the worker already sent it to news.dlq with the reason
+            articles[article.id] = article
     return list(articles.values())
 
 
