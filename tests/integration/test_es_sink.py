@@ -75,20 +75,20 @@ def test_redelivered_batches_land_on_the_same_documents(sink, settings) -> None:
 def test_refused_documents_come_back_with_reasons_and_do_not_block_the_batch(sink, settings) -> None:
     good = Article(id="good", url="https://e/good", title="fine", published="2025-11-08T10:00:00Z")
     spaced = Article(id="spaced", url="https://e/spaced", published="2025-11-08 10:00:00Z")  # Python parses it, ES does not
-    stories = [Story(cluster_id="c1", title="ok"), {"cluster_id": "c2", "unknown": 1}, {"cluster_id": "c3", "copies": "many"}]
+    stories = [Story(story_id="c1", title="ok"), {"story_id": "c2", "unknown": 1}, {"story_id": "c3", "copies": "many"}]
     result = sink.write([good, spaced], stories)
     assert result.indexed == 1 and result.stories == 1
     (article, reason), = result.rejected
     assert article.id == "spaced" and "published" in reason
-    reasons = {story["cluster_id"]: reason for story, reason in result.rejected_stories}
+    reasons = {story["story_id"]: reason for story, reason in result.rejected_stories}
     assert "strict_dynamic_mapping_exception" in reasons["c2"]
     assert "copies" in reasons["c3"]
     assert count(sink, settings.index_alias) == 1
 
 
-def test_stories_are_replaced_whole_by_cluster_id(sink, settings) -> None:
-    sink.write([], [Story(cluster_id="c1", title="first", copies=1, sources=["a"], source_count=1)])
-    sink.write([], [Story(cluster_id="c1", title="first", copies=3, sources=["a", "b"], source_count=2)])
+def test_stories_are_replaced_whole_by_story_id(sink, settings) -> None:
+    sink.write([], [Story(story_id="c1", title="first", copies=1, sources=["a"], source_count=1)])
+    sink.write([], [Story(story_id="c1", title="first", copies=3, sources=["a", "b"], source_count=2)])
     assert count(sink, settings.stories_index) == 1
     source = sink.client.get(index=settings.stories_index, id="c1")["_source"]
     assert (source["copies"], source["sources"], source["source_count"]) == (3, ["a", "b"], 2)

@@ -54,13 +54,14 @@ def test_up_indexes_seed_feed_once(tmp_path):
         docs = [h["_source"] for h in hits]
         assert len(docs) == SEED_TITLES
         assert len({d["cluster_id"] for d in docs}) == SEED_TITLES, "five seeds are five different stories"
+        assert len({d["story_id"] for d in docs}) == SEED_TITLES, "five seeds are five different events"
         for hit, doc in zip(hits, docs):
             assert hit["_id"] == doc["id"]
             assert doc["url"].startswith("https://") and doc["title"] and doc["source"] and doc["feed"].endswith("/seeds.rss")
             assert doc["published"].startswith("2025-") and doc["published"].endswith("Z")
-            assert "<p>" not in doc["text"] and len(doc["text"]) > 500
+            assert "<p>" not in doc["text_en"] and len(doc["text_en"]) > 500  # analysed in its language's field
             assert doc["is_duplicate"] is False and doc["language"] == "en"
-        assert "Pezeshkian" in " ".join(d["text"] for d in docs)
+        assert "Pezeshkian" in " ".join(d["text_en"] for d in docs)
 
         # second delivery: the same articles re-published straight into news.raw, as a broker
         # re-delivery would. It must be consumed (the worker group's offsets move past it) and
