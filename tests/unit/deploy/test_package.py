@@ -7,6 +7,7 @@ package data. Built for real with pip, then run from a folder that is not the ch
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,15 +16,19 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
+pytestmark = pytest.mark.xdist_group("wheel")  # one build at a time: two builds of one tree share its build/ folder
 
 
 @pytest.fixture(scope="module")
 def unpacked_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(REPO)],
-        check=True, capture_output=True,
+    source = out / "source"  # a copy: builds never share the checkout's build/ and egg-info folders
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".venv", ".git", ".newsmon", "build", "*.egg-info", "__pycache__"))
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(source)],
+        capture_output=True, text=True,
     )
+    assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = out.glob("newsmon-*.whl")
     target = out / "site"
     zipfile.ZipFile(wheel).extractall(target)
