@@ -1,4 +1,5 @@
 import msgspec
+import pytest
 from newsmon.schemas.article import Article
 
 from newsmon.core.fingerprint import RECENT_TEXTS
@@ -17,6 +18,13 @@ def corpus_articles(dedupe_corpus) -> list[Article]:
 def without_clock(result: tuple[Article, object]) -> tuple[Article, object]:
     article, decision = result
     return msgspec.structs.replace(article, processed=""), decision
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One instant for every stage: run and run_all read the clock at different moments, and
+    events decay with time, so a second ticking between them must not count as a difference."""
+    monkeypatch.setattr("newsmon.core.pipeline.time.time", lambda: 1_762_000_000.0)
 
 
 def test_run_all_decides_like_run_article_by_article(dedupe_corpus):
