@@ -126,11 +126,7 @@ async def retry(
             return await call()
         except Exception as exc:  # noqa: BLE001 -- policy.next_wait re-raises what is not transient
             failures += 1
-            wait = policy.next_wait(exc, failures)
-            if on_retry is not None:
-                on_retry(exc, failures)
-            _announce(what, exc, failures, wait, fields)
-            await pause(wait, stop)
+            await pause(_after_failure(policy, exc, failures, on_retry, what, fields), stop)
 
 
 def retry_sync(
@@ -149,11 +145,20 @@ def retry_sync(
             return call()
         except Exception as exc:  # noqa: BLE001 -- policy.next_wait re-raises what is not transient
             failures += 1
-            wait = policy.next_wait(exc, failures)
-            if on_retry is not None:
-                on_retry(exc, failures)
-            _announce(what, exc, failures, wait, fields)
-            sleep(wait)
+            sleep(_after_failure(policy, exc, failures, on_retry, what, fields))
+
+
+def _after_failure(
+    policy: RetryPolicy, exc: Exception, failures: int,
+    on_retry: Callable[[Exception, int], None] | None, what: str, fields: dict[str, object],
+) -> float:
+    """What both loops do after a failed try: the wait (re-raising a permanent error), the
+    caller's hook, one warning line."""
+    wait = policy.next_wait(exc, failures)
+    if on_retry is not None:
+        on_retry(exc, failures)
+    _announce(what, exc, failures, wait, fields)
+    return wait
 
 
 async def pause(seconds: float, stop: asyncio.Event | None = None) -> None:
