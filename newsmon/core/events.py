@@ -182,7 +182,16 @@ def _concepts() -> dict[str, str]:
         "inspectors": "inspe инспе بازرس مفتش",
         "agency": "agenc агент",
     }
-    return {stem: f"#{concept}" for concept, stems in table.items() for stem in stems.split()}
+    return {stem: f"{'+' if concept in _ACTIONS else '#'}{concept}" for concept, stems in table.items() for stem in stems.split()}
+
+
+# Roles and actions ("minister", "met", "visit", "condemned"): they tell events of the same actors
+# apart, but say nothing of *which* actors: they count among the names two reports share ("+")
+# only beside an actor, place or figure: two ministers meeting elsewhere is not this event.
+_ACTIONS = frozenset("""
+talks meeting visit attack killed election respond condemn launch effect vote minister president
+foreign-minister agency inspectors
+""".split())
 
 
 _CONCEPT = _concepts()
@@ -206,7 +215,7 @@ def features(title: str, text: str, topics: Sequence[str] = (), lede_chars: int 
     counts.update(filter(None, keys[: len(head)]))
     counts.update(f"@{topic}" for topic in topics)
     total = sum(counts.values()) or 1
-    names = {key for key in counts if key[0] in "#@~" and len(key) > 3 or key[1:].isdigit()}
+    names = {key for key in counts if key[0] in "#@~+" and len(key) > 3 or key[1:].isdigit()}
     probe = names.union(filter(None, keys[: len(head)]))
     return Features({key: n / total for key, n in counts.items()}, frozenset(names), probe)
 
@@ -349,13 +358,23 @@ class EventClusterer:
         scaled = {key: weight * idf[key] * idf[key] for key, weight in found.terms.items()}
         norm = math.sqrt(sum(weight * weight * idf[key] * idf[key] for key, weight in found.terms.items()))
         matches = []
-        for story_id, shared_keys in hits.most_common(config.candidates):
-            record = self.live[story_id]
+        live_records = self.live
+        # The stories sharing the most keys, and every story tied with the last of them: the
+        # same candidates whatever order the sets of keys and stories iterate in (hash seeds
+        # differ per process, and a cut through a tie would pick by seed).
+        ranked = hits.most_common()
+        cut = ranked[min(config.candidates, len(ranked)) - 1][1]
+        for story_id, shared_keys in ranked:
+            if shared_keys < cut:
+                break
+            record = live_records[story_id]
             if shared_keys < 2 or abs(when - record["t"]) > config.window_days * DAY:
                 continue
             centroid = record["terms"]
-            score = sum(scaled[key] * centroid[key] for key in scaled.keys() & centroid.keys()) / (norm * self._norm(story_id) or 1.0)
-            shared_names = len(found.names.intersection(record["names"]))
+            score = sum(weight * centroid[key] for key, weight in scaled.items() if key in centroid) / (norm * self._norm(story_id) or 1.0)
+            shared = found.names.intersection(record["names"])
+            # Roles and actions count towards the names shared, but cannot be all of them.
+            shared_names = len(shared) if any(name[0] != "+" for name in shared) else 0
             if language and language in record["story"]["languages"] and shared_names >= config.same_names:
                 threshold = config.same_language
             elif shared_names >= config.cross_names:

@@ -99,3 +99,19 @@ def test_a_merge_is_recorded_on_the_absorbed_story() -> None:
     assert clusterer.story("s2")["merged_into"] == "s1"
     assert clusterer.story("s1")["articles"] == 3 and clusterer.story("s1")["clusters"] == 2
     assert assign(clusterer, "a9", "x", "y", "en", T0, cluster="c2") == "s1"  # the group follows the survivor
+
+
+def test_stories_do_not_depend_on_the_hash_seed() -> None:
+    """Sets of keys and stories iterate in a per-process order: the stories must not (CI and a
+    laptop, or two workers of the stream, would otherwise group the same news differently)."""
+    import os
+    import subprocess
+
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); import corpus; "
+              "print(corpus.run_pipeline(corpus.articles())[0])")
+    runs = {
+        subprocess.run([sys.executable, "-c", script, str(CORPUS.parent)], capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(runs) == 1 and "treaty-signing" in runs.pop()
