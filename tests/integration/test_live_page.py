@@ -109,6 +109,7 @@ def test_live_page_shows_and_updates(tmp_path):
 
         # first feed: counts, stories and alerts appear
         wait_page(page, """() => document.querySelectorAll('#stories li').length >= 5
+            && Number(document.querySelector('#articles-total')?.textContent) >= 5
             && document.querySelectorAll('#alerts li').length >= 1
             && Number(document.querySelector('#topic-counts tr[data-topic="bushehr"] .total')?.textContent) >= 1""",
                   180, "counts, stories and alerts of the first feed")
