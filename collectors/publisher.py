@@ -6,18 +6,30 @@ The collector must not lose articles when the broker is down at start or goes aw
 backoff (one log line per retry), and returns only after acks=all. Only then does the
 collector mark those items seen. Re-sends after a failure may duplicate a record; the key
 is the article id, so the pipeline's exact dedupe drops the copy (at-least-once delivery).
+
+Every record passes the one size guard on its way out, whatever its source (a feed, the
+page stage, a replayed line): `sizes.fit_record` cuts it to `RAW_RECORD_MAX_BYTES` with a
+marker, and one that cannot be cut (or encoded) goes to news.dlq with the caller's stage and
+the reason, acknowledged like the rest. So one record never fails its batch, and the
+feed's state advances past it.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import msgspec
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from newsmon.schemas.article import Article, encode
+from newsmon.collectors.sizes import DEAD_LETTER_PAYLOAD_MAX_BYTES, RAW_RECORD_MAX_BYTES, cut_utf8, fit_record
+from newsmon.schemas.article import Article, DeadLetter, encode
 
+from newsmon.core.times import now_iso
 from newsmon.kafka import kafka_client_kwargs
+from newsmon.log import kv
 from newsmon.retry import RetryPolicy, RetryStopped, Transient, is_transient, retry
 from newsmon.settings import Settings
 
@@ -64,16 +76,35 @@ class Unacknowledged(Transient):
     """Some articles of a send were not acknowledged: reconnect and send them again."""
 
 
-class Publisher:
-    """One shared producer; `publish` is safe to call from many feed tasks at once."""
+SENT, CUT, DEAD_LETTERED = "sent", "cut", "dead-lettered"
 
-    def __init__(self, settings: Settings, stop_event: asyncio.Event | None = None) -> None:
+
+@dataclass(frozen=True)
+class Message:
+    """One record as it goes out: to the raw topic as it was or cut (`kind`), or to news.dlq."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    kind: str
+
+
+class Publisher:
+    """One shared producer; `publish` is safe to call from many feed tasks at once.
+
+    `stage` names the caller on the dead letters ("collect", "replay")."""
+
+    def __init__(self, settings: Settings, stop_event: asyncio.Event | None = None, stage: str = "collect") -> None:
         self.topic = settings.raw_topic
+        self.dlq_topic = settings.dlq_topic
+        self.stage = stage
         self._client_kwargs = kafka_client_kwargs(settings)  # raises KafkaSettingsError before any I/O
         self._stop = stop_event or asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
-        self.acknowledged = 0
+        self.acknowledged = 0  # articles acknowledged on the raw topic, cut ones included
+        self.cut = 0  # of those, cut to the record size
+        self.dead_lettered = 0  # articles acknowledged on news.dlq instead
         quiet_outage_noise()
 
     async def __aenter__(self) -> "Publisher":
@@ -89,8 +120,9 @@ class Publisher:
                 self._producer = None
 
     async def publish(self, articles: Sequence[Article]) -> None:
-        """Return once every article is acknowledged; retry through broker outages."""
-        pending = list(articles)
+        """Return once every article is acknowledged, on the raw topic or (too large even cut,
+        or not encodable) on news.dlq; retry through broker outages."""
+        pending = [self.message(article) for article in articles]
 
         async def attempt() -> None:
             nonlocal pending
@@ -112,20 +144,46 @@ class Publisher:
         except RetryStopped:
             raise PublishError("collector stopping before the broker acknowledged; items stay unseen and are re-fetched") from None
 
-    async def _send(self, producer: AIOKafkaProducer, articles: list[Article]) -> list[Article]:
-        """Send all articles; return the ones whose delivery failed with a retriable error."""
-        deliveries = [
-            await producer.send(self.topic, value=encode(article), key=article.id.encode())
-            for article in articles
-        ]
+    def message(self, article: Article) -> Message:
+        """`article` as the record to send: as it is when it fits, else cut to fit, else a dead letter."""
+        try:
+            value = encode(article)
+            if len(value) <= RAW_RECORD_MAX_BYTES:
+                return Message(self.topic, article.id.encode(), value, SENT)
+            fit = fit_record(article)
+        except UnicodeEncodeError as exc:  # a lone surrogate that no parser replaced
+            return self._dead_letter(article, f"not encodable as UTF-8: {exc}")
+        if fit is None:
+            return self._dead_letter(article, f"record of {len(value)} bytes over the {RAW_RECORD_MAX_BYTES} "
+                                              "byte cap even without its body and teaser")
+        cut = encode(fit)
+        log.warning(kv(event="record-cut", stage=self.stage, id=article.id, url=article.url,
+                       bytes=len(value), cut_to=len(cut)))
+        return Message(self.topic, article.id.encode(), cut, CUT)
+
+    def _dead_letter(self, article: Article, reason: str) -> Message:
+        payload = json.dumps(msgspec.to_builtins(article))  # ASCII escapes: encodes whatever the article holds
+        kept = cut_utf8(payload, DEAD_LETTER_PAYLOAD_MAX_BYTES)
+        if len(kept) < len(payload):
+            reason += f"; payload cut to its first {len(kept)} of {len(payload)} bytes"
+        log.warning(kv(event="dead-lettered", stage=self.stage, id=article.id, url=article.url, reason=reason))
+        record = DeadLetter(stage=self.stage, reason=reason, payload=kept, created=now_iso())
+        return Message(self.dlq_topic, self.stage.encode(), encode(record), DEAD_LETTERED)
+
+    async def _send(self, producer: AIOKafkaProducer, messages: list[Message]) -> list[Message]:
+        """Send all messages; return the ones whose delivery failed with a retriable error."""
+        deliveries = [await producer.send(m.topic, value=m.value, key=m.key) for m in messages]
         results = await asyncio.gather(*deliveries, return_exceptions=True)
         failed = []
-        for article, result in zip(articles, results):
+        for message, result in zip(messages, results):
             if isinstance(result, KafkaError) and not is_transient(result):
                 raise result
             if isinstance(result, BaseException):
-                failed.append(article)
-        self.acknowledged += len(articles) - len(failed)
+                failed.append(message)
+                continue
+            self.acknowledged += message.kind != DEAD_LETTERED
+            self.cut += message.kind == CUT
+            self.dead_lettered += message.kind == DEAD_LETTERED
         return failed
 
     async def _started(self) -> AIOKafkaProducer:

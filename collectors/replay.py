@@ -6,8 +6,13 @@ Accepts JSON-lines files and RSS/Atom XML files, gzipped or not, and folders of 
 the archive index recorded; with a `PageReplay`, a teaser entry whose article page was
 archived gets its text again from those bytes through the same `extract_page` / `with_page`
 (so a replay re-extracts offline exactly what was fetched, with the current extractor).
-Anything unreadable becomes a `Rejection` with file and line, so the replay goes on and
-nothing vanishes silently.
+Anything unreadable becomes a `Rejection` with file, line, a short kind (counted in the
+summary) and the reason, so the replay goes on and nothing vanishes silently. A JSON line
+is rejected when it is not JSON, not an object, has no `url`, a field of the wrong type, or
+no usable `published` (missing, not ISO 8601, or outside live collection's plausible window:
+history spaced by `--speed` and the `--since`/`--until` filter both need a true time).
+Such lines are reported (one stderr line each, with file and line), not dead-lettered: they
+never entered the pipeline, and the file that holds them is the copy to fix and replay again.
 """
 from __future__ import annotations
 
@@ -30,20 +35,33 @@ from newsmon.collectors.extract import (
     with_page,
     without_page,
 )
-from newsmon.collectors.normalize import articles_from_bytes
+from newsmon.collectors.normalize import EARLIEST_PUBLISHED, FUTURE_TOLERANCE, articles_from_bytes
 from newsmon.collectors.parser import FeedParseError
 from newsmon.schemas.article import Article
 
 from newsmon.core.pipeline import article_from_record
+from newsmon.core.times import TimeFormatError, iso_from_datetime, parse_iso
 
 JSON_SUFFIXES = {".jsonl", ".ndjson", ".json"}
 FEED_SUFFIXES = {".xml", ".rss", ".atom"}
+
+# Rejection kinds, counted by the replay summary.
+NOT_REPLAYABLE = "not-replayable"
+UNREADABLE = "unreadable"
+NOT_A_FEED = "not-a-feed"
+NOT_JSON = "not-json"
+NOT_AN_OBJECT = "not-an-object"
+NO_URL = "no-url"
+BAD_FIELD = "bad-field"
+NO_PUBLISHED = "no-published"
+BAD_PUBLISHED = "bad-published"
 
 
 @dataclass(frozen=True)
 class Rejection:
     path: Path
     line: int | None  # None: the whole file
+    kind: str  # one of the kinds above
     reason: str
 
     def __str__(self) -> str:
@@ -114,12 +132,12 @@ def read_archive(path: Path, pages: PageReplay | None = None) -> Iterator[Articl
     feed entries go through `pages` when given."""
     kind = _kind(path)
     if kind is None:
-        yield Rejection(path, None, "not a replayable file (expected .jsonl, .json, .xml, .rss, .atom, optionally .gz)")
+        yield Rejection(path, None, NOT_REPLAYABLE, "not a replayable file (expected .jsonl, .json, .xml, .rss, .atom, optionally .gz)")
         return
     try:
         data = read_bytes(path)
     except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        yield Rejection(path, None, f"unreadable: {exc}")
+        yield Rejection(path, None, UNREADABLE, f"unreadable: {exc}")
         return
     if kind == "json":
         yield from _json_lines(path, data)
@@ -130,11 +148,19 @@ def read_archive(path: Path, pages: PageReplay | None = None) -> Iterator[Articl
     try:
         articles = articles_from_bytes(data, feed_url, fetched, content_type=fetch.content_type if fetch else None)
     except FeedParseError as exc:
-        yield Rejection(path, None, str(exc))
+        yield Rejection(path, None, NOT_A_FEED, str(exc))
         return
     for article in articles:
         replayed = msgspec.structs.replace(article, replay=True)
         yield pages(replayed) if pages else replayed
+
+
+class BadLine(ValueError):
+    """A JSON line that is no replayable article: `kind` and the reason."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
 
 
 def _json_lines(path: Path, data: bytes) -> Iterator[Article | Rejection]:
@@ -142,6 +168,39 @@ def _json_lines(path: Path, data: bytes) -> Iterator[Article | Rejection]:
         if not line.strip():
             continue
         try:
-            yield article_from_record(orjson.loads(line), replay=True)
-        except (orjson.JSONDecodeError, ValueError, msgspec.ValidationError) as exc:
-            yield Rejection(path, number, f"bad JSON line: {exc}")
+            yield json_line_article(line)
+        except BadLine as exc:
+            yield Rejection(path, number, exc.kind, str(exc))
+
+
+def json_line_article(line: bytes) -> Article:
+    """One archive line as a replayed article, its `published` in the wire format; raises BadLine."""
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise BadLine(NOT_JSON, f"not JSON: {exc}") from None
+    if not isinstance(record, dict):
+        raise BadLine(NOT_AN_OBJECT, f"not a JSON object but a {type(record).__name__}")
+    if not record.get("url"):
+        raise BadLine(NO_URL, "no url")
+    published = plausible_published(record.get("published"))
+    try:
+        return article_from_record(record, replay=True, published=published)
+    except (ValueError, TypeError, msgspec.ValidationError) as exc:
+        raise BadLine(BAD_FIELD, f"not an article: {exc}") from None
+
+
+def plausible_published(value: object) -> str:
+    """`value` in the wire format when it is an ISO 8601 time in live collection's window
+    (1990 to a day from now); raises BadLine."""
+    if value is None or value == "":
+        raise BadLine(NO_PUBLISHED, "no published date")
+    if not isinstance(value, str):
+        raise BadLine(BAD_PUBLISHED, f"published {value!r:.40} is not a string")
+    try:
+        moment = parse_iso(value)
+    except TimeFormatError:
+        raise BadLine(BAD_PUBLISHED, f"published {value[:40]!r} is not an ISO 8601 time") from None
+    if not EARLIEST_PUBLISHED <= moment <= datetime.now(UTC) + FUTURE_TOLERANCE:
+        raise BadLine(BAD_PUBLISHED, f"published {value[:40]!r} is before 1990 or in the future")
+    return iso_from_datetime(moment)

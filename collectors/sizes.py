@@ -7,9 +7,12 @@ escaping: a Persian body is two bytes a character, and an item may carry a long
 adds `text` (the body's plain text, at most the body's size), then topics, matched rules,
 ids and, in the same message, the story summary. So a raw record is capped at
 `RAW_RECORD_MAX_BYTES` (448 KiB): twice that plus `STAGE_HEADROOM_BYTES` (128 KiB) stays
-under the limit. An oversized record is cut (teaser first, then the body, on a character
-boundary, with `CUT_MARKER` appended and `body_reason = "cut-to-size"`) rather than
-refused, so the feed's state advances and the article still arrives.
+under the limit. An oversized record is cut (a derived `text` dropped first, as enrichment
+writes it again; then the teaser, then the body, on a character boundary, with `CUT_MARKER`
+appended and `body_reason = "cut-to-size"`) rather than refused, so the feed's state advances
+and the article still arrives. The publisher (collectors/publisher.py) applies `fit_record`
+to every record it sends, whatever its source; one that cannot be cut goes to news.dlq with
+its first `DEAD_LETTER_PAYLOAD_MAX_BYTES` (its source, an archive file or a replayed line, keeps all of it).
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ RAW_RECORD_MAX_BYTES = (KAFKA_MESSAGE_MAX_BYTES - STAGE_HEADROOM_BYTES) // 2 // 
 SUMMARY_MAX_BYTES = 16 * 1024  # a teaser next to a full body; more is a second copy of the body
 CUT_MARKER = " […]"
 CUT_REASON = "cut-to-size"
+DEAD_LETTER_PAYLOAD_MAX_BYTES = RAW_RECORD_MAX_BYTES  # a dead letter, reason and payload, stays under the limit too
 MAX_CUT_PASSES = 4  # JSON escaping makes a cut land a little long at times; each pass shrinks by the excess
 
 
@@ -34,11 +38,16 @@ def cut_utf8(text: str, max_bytes: int) -> str:
 
 
 def fit_record(article: Article, max_bytes: int = RAW_RECORD_MAX_BYTES) -> Article | None:
-    """`article` unchanged when its encoding fits `max_bytes`; else with its teaser capped
+    """`article` unchanged when its encoding fits `max_bytes`; else without its derived `text`
+    (a replayed export carries one; enrichment writes it again), then with its teaser capped
     (next to a body), then its body, then its teaser cut to fit, each marked; None when even
     without them it does not fit (a giant URL, title or author list: dead-letter it)."""
     if len(encode(article)) <= max_bytes:
         return article
+    if article.text:
+        article = msgspec.structs.replace(article, text="")
+        if len(encode(article)) <= max_bytes:
+            return article
     summary = _capped(article.summary, SUMMARY_MAX_BYTES) if article.content else article.summary
     cut = msgspec.structs.replace(article, summary=summary, body_reason=CUT_REASON)
     for name in ("content", "summary"):

@@ -4,6 +4,11 @@ Archives (JSON lines, RSS/Atom files, gzipped or not, folders) are read with the
 collectors' own parser and normaliser and published with the collectors' own publisher,
 in publication order, marked as replayed. Ids are deterministic, so a second replay of
 the same archive lands on the same documents and alerts nobody twice.
+
+A bad line or file costs only itself: it is reported on stderr with file, line and reason
+and counted by kind (collectors/replay.py says which and why they are not dead-lettered);
+a record too large for the broker is cut or dead-lettered by the publisher. The run ends
+with one summary line: read, published, cut, dead-lettered, skipped and rejected by reason.
 """
 from __future__ import annotations
 
@@ -102,15 +107,18 @@ async def publish(settings: Settings, articles: list[Article], speed: float | No
     task = progress.add_task("replay", total=len(articles), rate=0.0)
     started, last_line = time.monotonic(), time.monotonic()
     history_start = epoch_from_iso(articles[0].published) if articles else 0.0
-    async with Publisher(settings) as publisher:
+    async with Publisher(settings, stage="replay") as publisher:
         with progress:
             for offset in range(0, len(articles), 1 if speed else BATCH):
                 batch = articles[offset: offset + (1 if speed else BATCH)]
                 if speed:
                     due = started + (epoch_from_iso(batch[0].published) - history_start) / speed
                     await asyncio.sleep(max(0.0, due - time.monotonic()))
-                await publisher.publish(batch)
-                counts["published"] += len(batch)
+                try:
+                    await publisher.publish(batch)
+                finally:
+                    counts["published"], counts["cut to size"] = publisher.acknowledged, publisher.cut
+                    counts["dead-lettered"] = publisher.dead_lettered
                 elapsed = max(time.monotonic() - started, 1e-6)
                 progress.update(task, advance=len(batch), rate=counts["published"] / elapsed)
                 if not console.is_terminal and time.monotonic() - last_line > PLAIN_PROGRESS_EVERY_SECONDS:
@@ -123,9 +131,12 @@ def print_summary(counts: Counter[str], rejections: list[Rejection]) -> None:
     for rejection in rejections:
         print(f"replay: rejected {rejection}", file=sys.stderr)
     parts = [f"read {counts['read']}", f"published {counts['published']}",
-             f"pages re-extracted {counts['pages re-extracted']}"]
+             f"pages re-extracted {counts['pages re-extracted']}", f"cut to size {counts['cut to size']}",
+             f"dead-lettered {counts['dead-lettered']}"]
     parts += [f"{name} {value}" for name, value in sorted(counts.items()) if name.startswith("skipped")]
-    parts.append(f"rejected {len(rejections)}")
+    kinds = Counter(rejection.kind for rejection in rejections)
+    by_kind = f" ({', '.join(f'{kind} {n}' for kind, n in sorted(kinds.items()))})" if kinds else ""
+    parts.append(f"rejected {len(rejections)}{by_kind}")
     print("replay summary: " + ", ".join(parts))
 
 

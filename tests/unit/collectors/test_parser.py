@@ -35,6 +35,26 @@ def test_unterminated_internal_subset_is_refused():
         parse_feed(data)
 
 
+LONG_COMMENT = b"<!--" + b"c" * 70_000 + b"-->\n"  # past any fixed window at the start (it was 64 KB)
+ENTITY_FEED = (b'<rss version="2.0"><channel><title>t</title><item><title>T &e;</title>'
+               b"<link>https://x.example.com/1</link><description>D &e;</description></item></channel></rss>")
+
+
+def test_an_entity_declared_after_a_70_kb_comment_is_stripped():
+    data = b'<?xml version="1.0"?>\n' + LONG_COMMENT + b'<!DOCTYPE rss [<!ENTITY e "EXPANDED">]>\n' + ENTITY_FEED
+    cleaned = neutralise(data)
+    assert b"<!ENTITY" not in cleaned and b"<!DOCTYPE rss >" in cleaned
+    assert cleaned.endswith(ENTITY_FEED), "only the internal subset goes"
+    entry = parse_feed(data).entries[0]
+    assert "EXPANDED" not in entry.title + entry.summary
+
+
+def test_a_declaration_after_a_70_kb_comment_outside_a_doctype_is_refused():
+    data = b'<?xml version="1.0"?>\n' + LONG_COMMENT + b'<!ENTITY e "EXPANDED">\n' + ENTITY_FEED
+    with pytest.raises(FeedParseError, match="entity expansion guard"):
+        parse_feed(data)
+
+
 def test_external_dtd_without_subset_is_accepted():
     data = fixture_bytes("absurd.rss").replace(
         b"<rss", b'<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" '
