@@ -95,16 +95,20 @@ _CLASSES = {  # output class: the letters of each script that sound alike
     "s": "sz" "сзшщжц" "\u0633\u0635\u062b\u0634\u0632\u0630\u0636\u0638\u0698",
     "c": "j" "ч" "\u0686\u062c",
     "t": "td" "тд" "\u062a\u0637\u062f",
-    "p": "pbf" "пбф" "\u067e\u0628\u0641",
+    "p": "pb" "пб" "\u067e\u0628",
     "l": "l" "л" "\u0644",
     "r": "r" "р" "\u0631",
     "m": "m" "м" "\u0645",
     "n": "n" "н" "\u0646",
 }
-_SILENT = "aeiouyvwh" "аеёиоуыэюяйьъв" "\u0627\u0622\u06cc\u064a\u0649\u0648\u0624\u0626\u0621\u0639\u0647\u0629\u062d"
-# Silent letters become "_", removed after: a one-for-one table keeps str.translate on its fast path.
+# Silent letters become "_", removed after. v and f are silent too: Persian writes v as a vowel
+# letter (لاوروف), Arabic as f (لافروف), so Lavrov / Лавров / لاوروف / لافروف are all "lr".
+_SILENT = "aeiouyvwhf" "аеёиоуыэюяйьъвф" "\u0627\u0622\u06cc\u064a\u0649\u0648\u0624\u0626\u0621\u0639\u0647\u0629\u062d\u0641"
 _SKELETON = str.maketrans({**{ch: out for out, letters in _CLASSES.items() for ch in letters}, **dict.fromkeys(_SILENT, "_")})
-_CASED = re.compile("[a-z\u0430-\u044f]")  # on lower-cased text: a Latin or Cyrillic letter
+# Russian case endings that are consonants (instrumental -ом/-ем/-ым/-ами, locative plural -ах):
+# "с Аббасом Аракчи", "с Лавровым" would otherwise not be the name's skeleton. Not -им/-ам,
+# which end names (Ибрагим).
+_CASE_ENDING = re.compile("(?<=[\u0430-\u044f]{3})(?:ом|ем|ём|ым|ами|ями|ах|ях)(?!\\S)")
 _DOUBLES = tuple((out, out + out) for out in _CLASSES)
 _PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~«»“”„‘’‚—–―‐‑…·•،؛؟٪\u00a0\u200b"
 _ASCII_CLEAN = bytes(32 if chr(b) in _PUNCTUATION else b for b in range(256))
@@ -117,55 +121,92 @@ _CLEAN = str.maketrans({
     **{chr(0x0660 + d): str(d) for d in range(10)},
 })
 
-# Function words of the four languages (folded as _CLEAN + lower() leave them): never keys.
-_STOP = frozenset("""
+# Function words of the four languages, and words every report has whatever its event
+# (weekdays, "today"): never keys. Folded as the text is when the module loads.
+_STOP = """
 a an the of in on at to for from by with and or but as is are was were be been has have had
 that this these those it its their his her they he she we you not no will would can could may
 after before over under about into than then there here also said says say new more most
 what who which when where why how all any some one two three other such while amid against
+monday tuesday wednesday thursday friday saturday sunday today yesterday
 и в во на с со к по о об от до из за для не что как это этот эта его ее их он она они мы
 был была были будет также после при уже или но а то же ли бы так который которые заявил
 сообщил сказал года году г
+понедельник вторник среда среду четверг пятница пятницу суббота субботу воскресенье сегодня вчера
 و در به از که این آن با را برای تا بر یا هم نیز شد شده است بود کرد کرده می گفت گفته های ها
 وی او ما آنها خود پس پیش روز سال اما اگر هر یک دو سه بین
+شنبه یکشنبه دوشنبه سه‌شنبه چهارشنبه پنجشنبه جمعه امروز دیروز صبح عصر ظهر شامگاه بامداد
 في من على إلى عن مع أن ان إن هذا هذه ذلك التي الذي التى كان قد لا ما كما بعد قبل حول
 عند أو او ثم بين وقال قال وقد وفي كل منذ خلال
-""".split())
+السبت الأحد الاثنين الثلاثاء الأربعاء الخميس الجمعة اليوم أمس يوم
+"""
+# What outlets put on every report, whatever its event: agencies in datelines and credits
+# ("МОСКВА, 1 дек – РИА Новости.", "تهران- ایرنا-", "موسكو - سبوتنيك.", "(MNA)", "/Корр./").
+_TAGS = """
+reuters afp ap tass ria novosti interfax irna isna ilna tasnim mna mehr fars sputnik anadolu xinhua dpa
+корр риа новости тасс интерфакс ирна спутник
+ایرنا ایسنا ایلنا تسنیم مهر فارس خبرگزاری باشگاه خبرنگاران جوان خبرنگار شانا ایمنا
+سبوتنيك أنباء الأنباء رويترز الأناضول وام واس سانا قنا
+"""
+# Month names: a date of the month says when, not what (the window already keeps time), and
+# two events of one day share it. The month and a day number beside it are dropped.
+_MONTH_NAMES = """
+january february march april may june july august september october november december
+jan feb mar apr jun jul aug sep sept oct nov dec
+января февраля марта апреля мая июня июля августа сентября октября ноября декабря
+январь февраль март апрель май июнь июль август сентябрь октябрь ноябрь декабрь
+янв фев мар апр июн июл авг сен сент окт ноя нояб дек
+فروردین اردیبهشت خرداد تیر مرداد شهریور مهر آبان آذر دی بهمن اسفند
+ژانویه فوریه مارس آوریل مه ژوئن ژوئیه اوت سپتامبر اکتبر نوامبر دسامبر
+يناير فبراير مارس أبريل مايو يونيو يوليو أغسطس سبتمبر أكتوبر نوفمبر ديسمبر
+كانون شباط آذار نيسان أيار حزيران تموز أيلول تشرين
+"""
+# The Arabic article and the particles written onto it (al-, wa-l-, bi-l-, li-l-): Arabic
+# writes al-Sudani, al-Kremlin as one word, English and Persian without it.
+_ARTICLE = re.compile("(?<!\\S)(?:[\u0648\u0641\u0628\u06a9]?\u0627\u0644|\u0644\u0644)(?=\\S\\S\\S)")
+
+
+def _fold_words(words: str, arabic: bool = False) -> list[str]:
+    """Words folded as `features` folds the text (and without the article, for Arabic)."""
+    folded = _clean(words).lower()
+    return (_ARTICLE.sub("", folded) if arabic else folded).split()
 
 
 def _concepts() -> dict[str, str]:
-    """Stem (first 5 letters of a folded word) -> concept key, for names and words that are
-    translated rather than transliterated. Small on purpose: the sound skeletons carry the
-    names; these are the subjects monitored and the actions that tell their events apart."""
+    """Stem (first 5 letters of a folded word; a 4-letter stem matches longer words, a shorter
+    one only itself) -> concept key, for names and words that are translated rather than
+    transliterated. Small on purpose: the sound skeletons carry the names; these are the
+    subjects monitored and the actions that tell their events apart."""
     table = {
         "iran": "iran иран ایران ايران ایرانی iranian иранск",
         "russia": "russia росси روسیه روسي russian московск",
         "moscow": "moscow москв مسکو موسکو",
         "tehran": "tehran тегер تهران طهران",
-        "us": "us usa washington сша вашин آمریک امریک واشنگ أمريك امريك الولايات",
-        "un": "un оон سازمان الأمم الامم",
+        "us": "us usa washington сша вашин آمریک امریک واشنگ أمريك امريك ولايات",
+        "un": "un оон سازمان أمم",
         "security-council": "council совбе совет شورای مجلس",
-        "iaea": "iaea магат آژانس الوكا الطاق grossi гросс گروسی غروسي",
-        "e3": "e3 е3 евротр тройк troika تروئی ترویک تروی الترو europe европ اروپا اروپ أوروب اوروب",
-        "eu": "eu ес اتحاد الاتح",
+        "iaea": "iaea магат آژانس وكالة طاقة grossi гросс گروسی غروسي",
+        "e3": "e3 е3 евротр тройк troika تروئی ترویک تروی ترويك europe европ اروپا اروپ أوروب اوروب",
+        "eu": "eu ес اتحاد اتحاد",
         "israel": "israel израи اسرائ إسرائ اسراي",
-        "china": "china китай چین الصين",
+        "china": "china китай چین صين",
         "sanctions": "sanct санкц تحریم عقوبا",
         "snapback": "snapb снэпб снепб ماشه trigge триггер",
         "nuclear": "nucle ядерн атомн هسته نووي nuclea",
         "treaty": "treat pact agree догов соглаш пакт معاهد پیمان توافق قرارد اتفاق",
         "talks": "talks negot перег مذاکر مفاوض محادث",
+        "call": "phone telep телеф تلفن هاتف اتصا مکالم",
         "meeting": "meet встре دیدار ملاقا لقاء اجتما переговоры",
         "visit": "visit визит سفر زيار",
         "attack": "attac strik удар атак حمله هجوم ضرب",
         "killed": "kille dead death погиб убит کشته جانباخ قتل مقتل",
         "election": "elect выбор انتخا",
         "earthquake": "earth quake землет زلزل",
-        "oil": "oil нефт نفت النفط",
-        "gas": "gas газ گاز الغاز",
+        "oil": "oil нефт نفت نفط",
+        "gas": "gas газ گاز غاز",
         "bushehr": "bushe бушер بوشهر",
         "rosatom": "rosat росат روساتم",
-        "corridor": "corri корид کریدو الممر",
+        "corridor": "corri корид کریدو ممر",
         "railway": "railw rail желез راهآه سکک",
         "caspian": "caspi каспи خزر قزوین",
         "foreign-minister": "fm",
@@ -178,11 +219,14 @@ def _concepts() -> dict[str, str]:
         "vote": "vote голос رای رأی تصویت",
         "resolution": "resol резол قطعن قرار",
         "enrichment": "enric обога غنیس تخصيب",
-        "uranium": "urani уран اورانیوم اليورا",
+        "uranium": "urani уран اورانیوم يورانيوم",
         "inspectors": "inspe инспе بازرس مفتش",
         "agency": "agenc агент",
     }
-    return {stem: f"{'+' if concept in _ACTIONS else '#'}{concept}" for concept, stems in table.items() for stem in stems.split()}
+    return {
+        folded[:5]: f"{'+' if concept in _ACTIONS else '#'}{concept}"
+        for concept, stems in table.items() for folded in _fold_words(stems, arabic=True)
+    }
 
 
 # Roles and actions ("minister", "met", "visit", "condemned"): they tell events of the same actors
@@ -190,34 +234,8 @@ def _concepts() -> dict[str, str]:
 # only beside an actor, place or figure: two ministers meeting elsewhere is not this event.
 _ACTIONS = frozenset("""
 talks meeting visit attack killed election respond condemn launch effect vote minister president
-foreign-minister agency inspectors
+foreign-minister agency inspectors call
 """.split())
-
-
-_CONCEPT = _concepts()
-
-
-def features(title: str, text: str, topics: Sequence[str] = (), lede_chars: int = 200) -> Features:
-    """The article's keys from its headline (counted twice: it names the event) and lede."""
-    head = _clean(title).split()
-    words = head + _clean(text[:lede_chars]).split()
-    lows = " ".join(words).lower()
-    if _CASED.search(lows):  # Latin or Cyrillic: names are the capitalised words (all of a Title Case headline)
-        named = [word[0].isupper() for word in words]
-    else:  # a caseless script (Persian, Arabic): any word may be a name
-        named = [True] * len(words)
-    keys = [
-        None if low in _STOP else _CONCEPT.get(low[:5]) or (
-            (f"~{skeleton}" if len(skeleton) > 1 else None) if name else f"={low[:6]}")
-        for low, skeleton, name in zip(lows.split(" "), _skeletons(lows), named)
-    ]
-    counts = Counter(filter(None, keys))
-    counts.update(filter(None, keys[: len(head)]))
-    counts.update(f"@{topic}" for topic in topics)
-    total = sum(counts.values()) or 1
-    names = {key for key in counts if key[0] in "#@~+" and len(key) > 3 or key[1:].isdigit()}
-    probe = names.union(filter(None, keys[: len(head)]))
-    return Features({key: n / total for key, n in counts.items()}, frozenset(names), probe)
 
 
 def _clean(text: str) -> str:
@@ -227,8 +245,49 @@ def _clean(text: str) -> str:
     return text.translate(_CLEAN)
 
 
+_MONTHS = frozenset(_fold_words(_MONTH_NAMES))
+_DROP = frozenset(_fold_words(_STOP + _TAGS)) | frozenset(_fold_words(_STOP + _TAGS, arabic=True)) | _MONTHS
+_CONCEPT = _concepts()
+_ARABIC_ONLY = re.compile("[\u064a\u0629\u0643]")  # yeh, teh marbuta, kaf: Arabic spellings Persian does not use
+
+
+def features(title: str, text: str, topics: Sequence[str] = (), lede_chars: int = 200, language: str = "") -> Features:
+    """The article's keys from its headline (counted twice: it names the event) and lede."""
+    lede = text[:lede_chars]
+    head = _clean(title).split()
+    words = head + _clean(lede).split()
+    lows = " ".join(words).lower()
+    # Names: capitalised words of the cased scripts (all of a Title Case headline), every word of
+    # the caseless ones (Persian, Arabic), figures.
+    named = [not word[0].islower() for word in words]
+    arabic = language == "ar" or not language and bool(_ARABIC_ONLY.search(title) or _ARABIC_ONLY.search(lede))
+    folded = _ARTICLE.sub("", lows) if arabic else lows
+    raw = lows.split(" ")
+    tokens = folded.split(" ")
+    keys = [
+        None if low in _DROP or whole in _DROP else _CONCEPT.get(low[:5]) or _CONCEPT.get(low[:4]) or (
+            (f"~{skeleton}" if len(skeleton) > 1 else None) if name else f"={low[:6]}")
+        for whole, low, skeleton, name in zip(raw, tokens, _skeletons(folded), named)
+    ]
+    if not _MONTHS.isdisjoint(tokens):  # "14 ноя", "December 17", "۲۱ آذر": the day beside a month goes too
+        for at, low in enumerate(tokens):
+            if low in _MONTHS:
+                for near in (at - 1, at + 1):
+                    if 0 <= near < len(tokens) and tokens[near].isdigit() and len(tokens[near]) <= 2:
+                        keys[near] = None
+    counts = Counter(filter(None, keys))
+    counts.update(filter(None, keys[: len(head)]))
+    counts.update(f"@{topic}" for topic in topics)
+    total = sum(counts.values()) or 1
+    names = {key for key in counts if (key[0] == "~" and len(key) > 2) or (key[0] in "#@+" and len(key) > 3) or key[1:].isdigit()}
+    probe = names.union(filter(None, keys[: len(head)]))
+    return Features({key: n / total for key, n in counts.items()}, frozenset(names), probe)
+
+
 def _skeletons(lows: str) -> list[str]:
     """Each word's sound skeleton, aligned with the words of `lows` (a word of vowels only becomes "")."""
+    if not lows.isascii() and _CASE_ENDING.search(lows):  # Лавровым, Пезешкианом, Сергеем -> the name
+        lows = _CASE_ENDING.sub("", lows)
     if "ch" in lows:  # the one Latin digraph that is not its letters' classes (h is silent)
         lows = lows.replace("ch", "j")
     if not lows.isascii() and "дж" in lows:
@@ -282,7 +341,7 @@ class EventClusterer:
             story_id = self._survivor(known)
             self._count(self.live[story_id], cluster_id, cluster_copies, title, source, language, topics, when)
             return EventDecision(story_id, "copy")
-        found = features(title, text, topics, self.config.lede_chars)
+        found = features(title, text, topics, self.config.lede_chars, language)
         matches = self._matches(found, language, when)
         if not matches:
             story_id = article_id
