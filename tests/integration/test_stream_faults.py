@@ -12,6 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import http.server
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import httpx
 import msgspec
@@ -19,12 +26,23 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from elasticsearch import Elasticsearch
 from newsmon.bench.corpus import synthetic_articles
-from newsmon.schemas.article import DeadLetter, encode
+from newsmon.schemas.article import ALERT_DECODER, Alert, DeadLetter, encode
 
+from newsmon.core.webhooks import DELIVERY_HEADER, delivery_id
 from newsmon.settings import Settings
 from newsmon.stack import wait_drained
-from tests.integration.helpers import es_count, wait_for
-from tests.integration.test_faults import ARTICLES, DEAD_LETTER, assert_exactly_indexed, read_topics, running_stack, worker_log
+from tests.integration.helpers import es_count, running_up, settle, wait_for
+from tests.integration.test_faults import (
+    ARTICLES,
+    DEAD_LETTER,
+    TOPIC_IDS,
+    assert_exactly_indexed,
+    on_topic,
+    read_topics,
+    running_stack,
+    worker_log,
+)
+from tests.loopback import serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("faults")]
 
@@ -87,3 +105,134 @@ def test_poisoned_records_in_a_batch_cost_only_themselves(tmp_path):
     assert faust_views == [404, 404, 404], "only our own routes are served"
     print(f"\nstream-poison: in={len(records)} good={len(good)} indexed={len(good)} dead_lettered={len(letters)} "
           f"stages={sorted(d.stage for d in letters)}")
+
+
+# ---- webhook targets: delivered, trickling, unusable ------------------------------------------
+
+@dataclass
+class Posted:
+    path: str
+    delivery: str
+    at: float  # epoch seconds the receiver answered
+
+
+@contextmanager
+def receiver(hold_first: threading.Event | None = None) -> Iterator[tuple[str, list[Posted], threading.Event]]:
+    """A webhook receiver on loopback answering 200 to every POST; with `hold_first`, the first
+    POST waits (up to 60 s) until the test sets that event. Yields the base URL, what it took,
+    and an event set when the first POST arrived."""
+    taken: list[Posted] = []
+    arrived = threading.Event()
+    lock = threading.Lock()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with lock:
+                first = not arrived.is_set()
+                arrived.set()
+            if first and hold_first is not None:
+                hold_first.wait(60)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            with lock:
+                taken.append(Posted(self.path, self.headers[DELIVERY_HEADER], time.time()))
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+            pass
+
+    with serve(Handler) as url:
+        yield url, taken, arrived
+
+
+class Trickle(http.server.BaseHTTPRequestHandler):
+    """Answers 200 with a 30-byte body sent one byte a second: a read timeout alone never fires."""
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Length", "30")
+        self.end_headers()
+        for _ in range(30):
+            try:
+                self.wfile.write(b"x")
+                self.wfile.flush()
+            except OSError:
+                return
+            time.sleep(1.0)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+
+def alerts_on_topics(settings: Settings) -> list[tuple[Alert, float]]:
+    """Every alert on the alert topics with the time the broker took it (epoch seconds)."""
+    records = asyncio.run(read_topics(settings.kafka_bootstrap_servers, [settings.alerts_topic(t) for t in TOPIC_IDS]))
+    return [(ALERT_DECODER.decode(r.value), r.timestamp / 1000) for r in records]
+
+
+def settled_alerts(settings: Settings) -> tuple[list[tuple[Alert, float]], set[str]]:
+    """The alerts once their number stopped changing, and their delivery ids."""
+    settle(lambda: sorted(delivery_id(a) for a, _ in alerts_on_topics(settings)), checks=3, interval=1.0, timeout=60)
+    alerts = alerts_on_topics(settings)
+    return alerts, {delivery_id(a) for a, _ in alerts}
+
+
+def health_now(web: str) -> tuple[int, dict]:
+    try:
+        response = httpx.get(f"{web}/health", timeout=5)
+        return response.status_code, response.json()
+    except (httpx.HTTPError, ValueError):
+        return 0, {}
+
+
+def deliveries_stages(health: dict) -> dict[str, dict]:
+    return {name: s for name, s in health.get("stages", {}).items() if name.startswith("deliveries:")}
+
+
+def up_settings(stack) -> Settings:
+    return Settings(kafka_bootstrap_servers=stack.kafka, elasticsearch_url=stack.elasticsearch)
+
+
+def alive(stack) -> None:
+    """Fail at once, with its output, when `newsmon up` exited (rather than waiting out a timeout)."""
+    if stack.process.poll() is not None:
+        raise AssertionError(f"newsmon up exited with {stack.process.returncode}:\n{stack.process.stdout.read()[-3000:]}")
+
+
+def test_a_trickling_webhook_target_delays_only_itself(tmp_path):
+    articles = on_topic(list(synthetic_articles(8, seed=41, copy_ratio=0)))
+    with receiver() as (good_base, taken, _), serve(Trickle) as slow_base:
+        webhooks = [{"url": f"{good_base}/hook"}, {"url": f"{slow_base}/hook"}]
+        with running_up(tmp_path / "state", "--feed", "file:///nowhere.xml", NEWSMON_POLL_INTERVAL_SECONDS="3600",
+                        NEWSMON_WEBHOOKS=json.dumps(webhooks), NEWSMON_WEBHOOK_TIMEOUT_SECONDS="1",
+                        NEWSMON_WEBHOOK_ATTEMPTS="2", NEWSMON_WEBHOOK_BACKOFF_SECONDS="0.1") as stack:
+            settings = up_settings(stack)
+            es = Elasticsearch(stack.elasticsearch)
+            wait_for(lambda: alive(stack) or len(deliveries_stages(health_now(stack.web)[1])) == 2, timeout=120,
+                     what="two delivery tasks")
+            asyncio.run(publish(settings, [(a.id.encode(), encode(a)) for a in articles]))
+            wait_for(lambda: es_count(es, ARTICLES) >= len(articles), timeout=90, what="the articles indexed")
+            alerts, expected = settled_alerts(settings)
+            wait_for(lambda: {p.delivery for p in taken} >= expected, timeout=60, what="every alert at the good target")
+            good_done = time.time()
+            given_up = wait_for(lambda: len(found := [d for d in dead_letters(settings) if d.stage == "deliveries"])
+                                >= len(alerts) and found, timeout=30 + 3 * len(alerts), what="the slow target's dead letters")
+            slow_done = time.time()
+            status, health = health_now(stack.web)
+            assert_exactly_indexed(es, {a.id for a in articles})
+
+    assert len(alerts) >= 3, "on-topic articles alert"
+    created = {delivery_id(a): t for a, t in alerts}
+    latency = [p.at - created[p.delivery] for p in taken]
+    assert sorted(p.delivery for p in taken) == sorted(expected), "each alert accepted once by the good target"
+    assert max(latency) < 3.0, f"the good target waited behind the slow one: {max(latency):.1f}s"
+    assert len(given_up) == len(alerts), [d.reason for d in given_up]
+    slow_host = slow_base.removeprefix("http://")
+    assert all(d.reason == f"webhook {slow_host}: no complete answer before the deadline after 2 attempt(s)"
+               for d in given_up), given_up[0].reason
+    assert {delivery_id(ALERT_DECODER.decode(d.payload)) for d in given_up} == expected
+    assert status == 200 and all(s["status"] == "ok" for s in deliveries_stages(health).values()), health
+    print(f"\nwebhook-trickle: alerts={len(alerts)} good_taken={len(taken)} good_max_latency={max(latency):.2f}s "
+          f"slow_dead_lettered={len(given_up)} slow_done_after_good={slow_done - good_done:.1f}s")
