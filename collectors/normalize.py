@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from newsmon.collectors.parser import parse_feed
-from newsmon.collectors.sizes import RAW_RECORD_MAX_BYTES, fit_record
+from newsmon.collectors.sizes import RAW_RECORD_MAX_BYTES
 from newsmon.schemas.article import Article
 
 from newsmon.core.language import identify_language
@@ -28,18 +28,17 @@ FUTURE_TOLERANCE = timedelta(days=1)
 TITLE_WORDS = 12
 MAX_TITLE_CHARS = 500
 # A character is at least one byte: a body cut to this many characters before any work on
-# it loses nothing `fit_record` would keep (collectors/sizes.py caps the record in bytes).
+# it loses nothing the size guard would keep. That guard is the publisher's (collectors/sizes.py
+# caps the record in bytes as it is sent, and marks the cut), applied after the page stage too.
 MAX_CONTENT_CHARS = RAW_RECORD_MAX_BYTES
 
 # Reasons counted per feed (Counter keys); "skip-*" entries are dropped, the rest repaired.
 SKIP_NO_LINK = "skip-no-link"
 SKIP_BAD_LINK = "skip-bad-link"  # a link that is not an http(s) URL: `http://[oops/x`, port 99999
-SKIP_TOO_LARGE = "skip-too-large"  # over the record size even without its body (collectors/sizes.py)
 SKIP_EMPTY = "skip-empty"
 FIX_ABSURD_DATE = "fixed-absurd-date"
 FIX_MISSING_DATE = "fixed-missing-date"
 FIX_MISSING_TITLE = "fixed-missing-title"
-FIX_TRUNCATED = "fixed-truncated-content"  # cut to the record size, marked (body_reason "cut-to-size")
 
 
 def articles_from_bytes(
@@ -68,7 +67,7 @@ def normalize_entry(entry: Any, defaults: dict[str, Any], counts: Counter[str]) 
     """One feedparser entry -> Article, or None (counted) when it has no usable link or text."""
     url = entry_url(entry)
     if not url:
-        counts[SKIP_BAD_LINK if any("://" in value for value in entry_links(entry)) else SKIP_NO_LINK] += 1
+        counts[SKIP_BAD_LINK if had_link(entry) else SKIP_NO_LINK] += 1
         return None
     content, summary = entry_body(entry)
     content, summary = content[:MAX_CONTENT_CHARS], summary[:MAX_CONTENT_CHARS]
@@ -83,7 +82,7 @@ def normalize_entry(entry: Any, defaults: dict[str, Any], counts: Counter[str]) 
     fetched: datetime = defaults["fetched"]
     canonical_link = entry_canonical_link(entry)
     declared = entry_language(entry) or defaults["language"]
-    article = Article(
+    return Article(
         id=article_id(canonicalize_url(url, canonical_link)),
         url=url,
         title=title,
@@ -99,17 +98,6 @@ def normalize_entry(entry: Any, defaults: dict[str, Any], counts: Counter[str]) 
         guid=entry.get("id", ""),
         canonical_link=canonical_link,
     )
-    return fitted(article, counts)
-
-
-def fitted(article: Article, counts: Counter[str]) -> Article | None:
-    """`article` within the record size (collectors/sizes.py): cut and counted, or skipped and counted."""
-    fit = fit_record(article)
-    if fit is None:
-        counts[SKIP_TOO_LARGE] += 1
-    elif fit is not article:
-        counts[FIX_TRUNCATED] += 1
-    return fit
 
 
 def entry_url(entry: Any) -> str:
@@ -123,6 +111,13 @@ def entry_url(entry: Any) -> str:
 def entry_links(entry: Any) -> list[str]:
     """What could be the entry's URL: its link, then its guid."""
     return [value for value in (entry.get("link", ""), entry.get("id", "")) if isinstance(value, str) and value]
+
+
+def had_link(entry: Any) -> bool:
+    """Whether the entry carried a link, unusable: a value that is no URL, or an alternate link
+    feedparser emptied (it drops an `http://[oops/x` it cannot resolve against the feed's URL)."""
+    alternates = [link for link in entry.get("links", []) if link.get("rel") == "alternate"]
+    return bool(alternates) or any("://" in value for value in entry_links(entry))
 
 
 def entry_body(entry: Any) -> tuple[str, str]:

@@ -11,7 +11,6 @@ import asyncio
 import io
 import time
 import zlib
-from collections import Counter
 from datetime import datetime, timezone
 
 import pytest
@@ -23,15 +22,17 @@ from newsmon.collectors.fetcher import (
     FetchTimeout,
 )
 from newsmon.collectors.normalize import (
-    FIX_TRUNCATED,
     MAX_CONTENT_CHARS,
     MAX_TITLE_CHARS,
     articles_from_bytes,
 )
-from newsmon.schemas.article import Alert
+from newsmon.collectors.publisher import CUT, Publisher
+from newsmon.collectors.sizes import CUT_MARKER, CUT_REASON, RAW_RECORD_MAX_BYTES
+from newsmon.schemas.article import Alert, decode_article
 from rich.console import Console
 
 from newsmon.cli.alerts import render
+from newsmon.settings import Settings
 from tests.unit.collectors.conftest import rss, static
 
 FETCHED = datetime(2025, 11, 8, 12, tzinfo=timezone.utc)
@@ -104,10 +105,13 @@ def test_deflate_bomb_is_stopped_at_the_decompressed_cap(settings, feed_server):
 def test_oversize_entries_are_cut_to_the_caps():
     huge_title = "Bushehr " * (MAX_TITLE_CHARS // 4)
     feed = rss(("big", huge_title)).replace(b"Body of", b"<![CDATA[" + b"x" * (MAX_CONTENT_CHARS + 10) + b"]]> Body of")
-    counts: Counter[str] = Counter()
-    (article,) = articles_from_bytes(feed, "https://loop.example.com/rss", FETCHED, counts=counts)
+    (article,) = articles_from_bytes(feed, "https://loop.example.com/rss", FETCHED)
     assert len(article.title) <= MAX_TITLE_CHARS
-    assert len(article.content) <= MAX_CONTENT_CHARS and counts[FIX_TRUNCATED] == 1
+    assert len(article.content) <= MAX_CONTENT_CHARS, "no more work than the record can keep"
+    message = Publisher(Settings(kafka_bootstrap_servers="127.0.0.1:1")).message(article)  # the one size guard
+    sent = decode_article(message.value)
+    assert message.kind == CUT and len(message.value) <= RAW_RECORD_MAX_BYTES
+    assert sent.content.endswith(CUT_MARKER) and sent.body_reason == CUT_REASON
 
 
 def test_terminal_control_sequences_in_a_title_reach_the_alert_line_as_plain_text():

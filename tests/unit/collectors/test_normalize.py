@@ -83,3 +83,21 @@ def test_script_tags_are_sanitised_out_of_content():
             b'&lt;/script&gt;</description></item></channel></rss>')
     (item,) = articles_from_bytes(feed, "https://x.example.com/rss", FETCHED)
     assert "script" not in item.content and "ok" in item.content
+
+
+def test_a_link_that_is_no_url_is_counted_as_a_bad_link_even_once_feedparser_emptied_it():
+    def feed(link: str) -> bytes:
+        return (f'<rss version="2.0"><channel><title>t</title><item><title>Linked</title>{link}'
+                "<description>Body.</description></item></channel></rss>").encode()
+
+    cases = {
+        "<link>http://[oops/x</link>": "skip-bad-link",  # feedparser drops it resolving against the feed URL
+        "<link>http://h:99999/x</link>": "skip-bad-link",
+        "<link>javascript:alert(1)</link>": "skip-bad-link",
+        "": "skip-no-link",
+        '<enclosure url="https://a.example.com/x.mp3" type="audio/mpeg" length="1"/>': "skip-no-link",
+    }
+    for link, reason in cases.items():
+        counts: Counter[str] = Counter()
+        assert articles_from_bytes(feed(link), "https://feeds.example.com/rss", FETCHED, counts=counts) == []
+        assert counts == Counter({reason: 1}), link
