@@ -160,3 +160,41 @@ def test_poll_repeats_until_stopped(settings, feed_server):
 
     asyncio.run(go())
     assert feed_server.hits("/feed") >= 3
+
+
+def test_an_unexpected_error_in_one_feed_fails_and_backs_off_that_feed_only(settings, feed_server, monkeypatch, caplog):
+    import newsmon.collectors.run as run
+
+    real = run.articles_from_bytes
+
+    def buggy(data, url, *args, **kwargs):  # a library raising what it should not, for one feed
+        if url.endswith("/buggy"):
+            raise TypeError("'NoneType' object is not subscriptable")
+        return real(data, url, *args, **kwargs)
+
+    monkeypatch.setattr(run, "articles_from_bytes", buggy)
+    feed_server.routes["/buggy"] = static(rss(("b", "Buggy")))
+    feed_server.routes["/fine"] = static(rss(("f", "Fine")))
+    store, sink = StateStore(None), ListSink()
+    report = cycle(settings, [feed_server.url("/buggy"), feed_server.url("/fine")], sink, store)
+    assert [o.status for o in report.outcomes] == [FAILED, COLLECTED] and sink.titles == ["Fine"]
+    assert report.outcomes[0].reason == "unexpected TypeError: 'NoneType' object is not subscriptable"
+    assert caplog.text.count("event=feed-error") == 1 and "Traceback" not in caplog.text
+    again = cycle(settings, [feed_server.url("/buggy"), feed_server.url("/fine")], sink, store)
+    assert [o.status for o in again.outcomes] == [BACKING_OFF, COLLECTED]
+
+
+def test_a_full_disk_for_the_raw_archive_costs_the_copy_not_the_articles(settings, feed_server, monkeypatch):
+    import errno
+
+    import newsmon.collectors.run as run
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(run, "archive_fetch", full)
+    feed_server.routes["/feed"] = static(rss(("a", "Kept"), ("b", "Also kept")))
+    sink = ListSink()
+    (outcome,) = cycle(settings.model_copy(update={"archive": True}), [feed_server.url("/feed")], sink).outcomes
+    assert outcome.status == COLLECTED and outcome.counts["archive-failed"] == 1
+    assert sink.titles == ["Also kept", "Kept"]
