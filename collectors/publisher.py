@@ -166,7 +166,7 @@ class Publisher:
         kept = cut_utf8(payload, DEAD_LETTER_PAYLOAD_MAX_BYTES)
         if len(kept) < len(payload):
             reason += f"; payload cut to its first {len(kept)} of {len(payload)} bytes"
-        log.warning(kv(event="dead-lettered", stage=self.stage, id=article.id, url=article.url, reason=reason))
+        log.warning(kv(event="dead-lettered", stage=self.stage, id=article.id[:100], url=article.url[:200], reason=reason))
         record = DeadLetter(stage=self.stage, reason=reason, payload=kept, created=now_iso())
         return Message(self.dlq_topic, self.stage.encode(), encode(record), DEAD_LETTERED)
 
