@@ -81,6 +81,23 @@ def test_micro_f1_in_the_added_languages(rules: RuleSet, split: str, bar: float)
     assert by_language["ar"].micro_f1 >= 0.85 and by_language["tr"].micro_f1 >= 0.9
 
 
+# languages_heldout2 was written before the second round of rules and seen while writing them (0.863 before,
+# 1.000 after); languages_heldout3 was written after that round and scored once (0.786: ar 0.783, tr 0.714,
+# az 0.833), so its bar is a regression guard a few points under that figure, not the 0.90.
+@pytest.mark.parametrize(("split", "bar", "per_language"),
+                         [("languages_heldout2", 0.95, 0.93), ("languages_heldout3", 0.75, 0.65)])
+def test_fresh_held_out_sets_in_the_added_languages(rules: RuleSet, split: str, bar: float, per_language: float) -> None:
+    items = read_labelled(TAGGING / f"{split}.tsv")
+    assert len(items) >= 50 and sum(1 for i in items if not i.topics) >= 15
+    result = score(rules, items)
+    assert result.micro_f1 >= bar, "\n".join(result.lines() + [f"{m.expected} {m.got} {m.text}" for m in result.misses])
+    wrong = [(m.got, m.text) for m in result.misses if any(k.split(":")[0] not in m.expected for k in m.got)]
+    assert not wrong, wrong
+    by_language = score_by_language(rules, items)
+    assert all(by_language[lang].micro_f1 >= per_language for lang in ("ar", "tr", "az")), \
+        {lang: round(s.micro_f1, 3) for lang, s in by_language.items()}
+
+
 def test_seed_articles_get_their_honest_labels(rules: RuleSet) -> None:
     for line in (TAGGING / "seeds.tsv").read_text("utf-8").splitlines():
         if line.startswith("#"):
