@@ -50,6 +50,7 @@ from newsmon.core.times import TimeFormatError, epoch_from_iso, iso_from_epoch
 
 DAY = 86400.0
 SOURCES_CAP = 32
+NORM_DRIFT = 0.1  # a story's cached norm is recomputed when the live stories changed by this share
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,14 @@ class EventConfig:
     names_kept: int = 40  # cross-language anchors kept per story
     candidates: int = 4  # stories sharing most names with the article that are scored
     posting_cap: int = 24  # a key in more live stories than this finds no candidates (it is still scored)
-    same_language: float = 0.22  # cosine to join a story that has a report in the article's language ...
-    same_names: int = 2  # ... sharing at least this many names with it (the event's actors, places, figures)
+    same_language: float = 0.35  # cosine to join a story that has a report in the article's language ...
+    same_names: int = 3  # ... sharing at least this many names with it (the event's actors, places, figures)
     cross_language: float = 0.05  # cosine to join a story in other languages only ...
-    cross_names: int = 2  # ... sharing at least this many names (entities, numbers, concepts)
-    merge: float = 1.4  # a second story matched this far above its threshold is merged in
+    cross_names: int = 3  # ... sharing at least this many names (entities, numbers, concepts)
+    merge: float = 1.4  # a second story matched this far above its threshold is merged in ...
+    merge_close: float = 0.8  # ... if it matched at least this share of the best one's ratio
+    common_names: int = 6  # a name more live stories have than this (and than `common_share` of them) ...
+    common_share: float = 0.02  # ... counts as no shared name
 
 
 @dataclass(frozen=True)
@@ -314,7 +318,8 @@ class EventClusterer:
         self.touched: set[str] = set()
         self._group: dict[str, str] = {}  # cluster id -> story id (derived)
         self._postings: dict[str, set[str]] = {}  # key -> live unmerged stories whose centroid has it (derived)
-        self._norms: dict[str, float] = {}  # story id -> tf-idf norm of its centroid (derived, lazily)
+        self._norms: dict[str, tuple[float, float]] = {}  # story id -> (tf-idf norm, live stories then) (derived, lazily)
+        self._named: Counter[str] = Counter()  # name -> live unmerged stories that have it (derived)
         self.rebuild()
 
     # ---- public API -------------------------------------------------------------------
@@ -350,7 +355,9 @@ class EventClusterer:
         else:
             story_id, reason = matches[0][1], "event"
             if matches[0][0] >= self.config.merge:
-                merged = tuple(self._merge(other, story_id) for ratio, other in matches[1:] if ratio >= self.config.merge)
+                close = self.config.merge_close * matches[0][0]
+                merged = tuple(self._merge(other, story_id) for ratio, other in matches[1:]
+                               if ratio >= self.config.merge and ratio >= close)
                 story_id = self._survivor(story_id)
             else:
                 merged = ()
@@ -381,11 +388,12 @@ class EventClusterer:
         self._group.clear()
         self._postings.clear()
         self._norms.clear()
+        self._named.clear()
         for story_id, record in self.live.items():
             for cluster in record["groups"]:
                 self._group[cluster] = story_id
             if not record["story"]["merged_into"]:
-                self._index(story_id, record["terms"])
+                self._index(story_id, record["terms"], record["names"])
 
     def expire(self) -> int:
         """Drop stories with no report for `window_days` before the latest event time seen
@@ -395,7 +403,8 @@ class EventClusterer:
         dropped = [story_id for story_id, record in self.live.items() if record["t"] < cutoff]
         for story_id in dropped:
             record = self.live.pop(story_id)
-            self._unindex(story_id, record["terms"])
+            if not record["story"]["merged_into"]:
+                self._unindex(story_id, record["terms"], record["names"])
             self._norms.pop(story_id, None)
             for cluster in record["groups"]:
                 if self._group.get(cluster) == story_id:
@@ -418,21 +427,26 @@ class EventClusterer:
         norm = math.sqrt(sum(weight * weight * idf[key] * idf[key] for key, weight in found.terms.items()))
         matches = []
         live_records = self.live
-        # The stories sharing the most keys, and every story tied with the last of them: the
-        # same candidates whatever order the sets of keys and stories iterate in (hash seeds
-        # differ per process, and a cut through a tie would pick by seed).
-        ranked = hits.most_common()
+        window = config.window_days * DAY
+        named = self._named
+        common = max(config.common_names, config.common_share * live)
+        # The stories in the window sharing the most keys, and every story tied with the last of
+        # them: the same candidates whatever order the sets of keys and stories iterate in (hash
+        # seeds differ per process, and a cut through a tie would pick by seed).
+        ranked = [(story_id, n) for story_id, n in hits.most_common()
+                  if n >= 2 and abs(when - live_records[story_id]["t"]) <= window]
+        if not ranked:
+            return []
         cut = ranked[min(config.candidates, len(ranked)) - 1][1]
         for story_id, shared_keys in ranked:
             if shared_keys < cut:
                 break
             record = live_records[story_id]
-            if shared_keys < 2 or abs(when - record["t"]) > config.window_days * DAY:
-                continue
             centroid = record["terms"]
             score = sum(weight * centroid[key] for key, weight in scaled.items() if key in centroid) / (norm * self._norm(story_id) or 1.0)
-            shared = found.names.intersection(record["names"])
-            # Roles and actions count towards the names shared, but cannot be all of them.
+            # Names most live stories have (an outlet's words, a caseless script's common words)
+            # are no evidence; roles and actions count, but cannot be all of them.
+            shared = [name for name in found.names.intersection(record["names"]) if named[name] <= common]
             shared_names = len(shared) if any(name[0] != "+" for name in shared) else 0
             if language and language in record["story"]["languages"] and shared_names >= config.same_names:
                 threshold = config.same_language
@@ -445,13 +459,16 @@ class EventClusterer:
         return sorted(matches, reverse=True)
 
     def _norm(self, story_id: str) -> float:
-        """A story's tf-idf norm, computed when its centroid last changed (idf of that moment)."""
-        norm = self._norms.get(story_id)
-        if norm is None:
-            live, postings = len(self.live) + 1.0, self._postings
-            norm = math.sqrt(sum((w * math.log(live / (len(postings.get(k, ())) + 0.5))) ** 2
-                                 for k, w in self.live[story_id]["terms"].items()))
-            self._norms[story_id] = norm
+        """A story's tf-idf norm, computed again when its centroid changed or the idf moved (the
+        number of live stories by more than `NORM_DRIFT`): a norm of an older, smaller idf would
+        inflate the old stories' cosines."""
+        live, postings = len(self.live) + 1.0, self._postings
+        cached = self._norms.get(story_id)
+        if cached is not None and abs(live - cached[1]) <= NORM_DRIFT * cached[1]:
+            return cached[0]
+        norm = math.sqrt(sum((w * math.log(live / (len(postings.get(k, ())) + 0.5))) ** 2
+                             for k, w in self.live[story_id]["terms"].items()))
+        self._norms[story_id] = (norm, live)
         return norm
 
     # ---- story records ----------------------------------------------------------------------
@@ -476,12 +493,12 @@ class EventClusterer:
         for key, weight in found.terms.items():
             terms[key] = terms.get(key, 0.0) + weight
         kept = dict(sorted(terms.items(), key=lambda item: item[1], reverse=True)[: self.config.centroid_keys])
-        self._unindex(story_id, record["terms"])
-        record["terms"] = kept
+        names = ([name for name in record["names"] if name not in found.names] + sorted(found.names))[-self.config.names_kept:]
+        old_terms, old_names = record["terms"], set(record["names"])
+        self._unindex(story_id, [key for key in old_terms if key not in kept], old_names.difference(names))
+        self._index(story_id, [key for key in kept if key not in old_terms], set(names).difference(old_names))
+        record["terms"], record["names"] = kept, names
         self._norms.pop(story_id, None)
-        self._index(story_id, kept)
-        names = [name for name in record["names"] if name not in found.names] + sorted(found.names)
-        record["names"] = names[-self.config.names_kept:]
 
     def _count(
         self, record: dict, cluster_id: str, copies: int, title: str, source: str, language: str,
@@ -523,7 +540,7 @@ class EventClusterer:
             _add_source(new, source)
         new["source_count"] = max(new["source_count"], old["source_count"])
         found = Features(dict(absorbed["terms"]), frozenset(absorbed["names"]), set())
-        self._unindex(absorbed_id, absorbed["terms"])
+        self._unindex(absorbed_id, absorbed["terms"], absorbed["names"])
         self._norms.pop(absorbed_id, None)
         self._grow(survivor, found, absorbed["t"])
         survivor["t"] = max(survivor["t"], absorbed["t"])
@@ -539,17 +556,27 @@ class EventClusterer:
 
     # ---- derived index ----------------------------------------------------------------------
 
-    def _index(self, story_id: str, terms: Iterable[str]) -> None:
+    def _index(self, story_id: str, terms: Iterable[str], names: Iterable[str]) -> None:
         for key in terms:
             self._postings.setdefault(key, set()).add(story_id)
+        named = self._named
+        for name in names:
+            named[name] += 1
 
-    def _unindex(self, story_id: str, terms: Iterable[str]) -> None:
+    def _unindex(self, story_id: str, terms: Iterable[str], names: Iterable[str]) -> None:
         for key in terms:
             postings = self._postings.get(key)
             if postings is not None:
                 postings.discard(story_id)
                 if not postings:
                     del self._postings[key]
+        named = self._named
+        for name in names:
+            left = named[name] - 1
+            if left > 0:
+                named[name] = left
+            else:
+                del named[name]
 
 
 def _add_source(story: dict, source: str) -> None:
