@@ -37,7 +37,29 @@ def test_one_name_in_four_scripts_is_one_key() -> None:
     assert all(set(k) == {"~rkc"} for k in keys)
 
 
+def test_lavrov_and_novak_in_four_scripts_are_one_name_each() -> None:
+    """v is a vowel letter in Persian (لاوروف) and f in Arabic (لافروف): both silent, like в."""
+    for names in (("Lavrov", "Лавров", "لاوروف", "لافروف", "Лавровым"), ("Novak", "Новак", "نواک", "نوفاك")):
+        found = [features(name, "") for name in names]
+        assert len({frozenset(f.terms) for f in found}) == 1 and all(f.names == set(f.terms) for f in found)
+
+
+def test_arabic_spellings_and_the_article_fold_onto_the_lexicon_and_names() -> None:
+    assert set(features("العقوبات النووية", "", language="ar").terms) == {"#sanctions", "#nuclear"}
+    assert set(features("الكرملين", "", language="ar").terms) == set(features("Kremlin", "").terms)
+
+
+def test_datelines_agency_tags_and_weekdays_are_not_keys() -> None:
+    """Two events of one day under one agency's dateline share nothing but the city."""
+    a = features("x", "МОСКВА, 17 дек – РИА Новости. В среду Лавров провел переговоры.", language="ru")
+    b = features("x", "МОСКВА, 17 дек – РИА Новости. В среду открылась ярмарка.", language="ru")
+    assert a.names & b.names == {"#moscow"}
+    fa = features("x", "تهران- ایرنا- امروز دوشنبه ۱۷ آذر خبر رسید", language="fa")
+    assert "#tehran" in fa.terms and not {"~rn", "~17"} & set(fa.terms)
+
+
 def test_labelled_corpus_meets_the_bar_across_languages(events_corpus) -> None:
+    """The tuning files (thresholds were chosen on them)."""
     items = events_corpus.articles()
     stories, clusters, languages, us = events_corpus.run_pipeline(items)
     labels = [label for _, label in items]
@@ -47,6 +69,17 @@ def test_labelled_corpus_meets_the_bar_across_languages(events_corpus) -> None:
     assert scores["all"][0] >= 0.95 and scores["all"][2] >= 0.85
     assert scores["cross"][0] >= 0.95 and scores["cross"][1] >= 0.75
     assert scores["all"][2] > baseline["all"][2] + 0.5
+
+
+def test_held_out_corpus_meets_the_issue_bar(events_corpus) -> None:
+    """The held-out file, never tuned on (measured P 0.965 R 0.868 F1 0.914, across languages
+    P 0.965 F1 0.902): the issue's bar (P >= 0.90, F1 >= 0.85) with a margin below those."""
+    items = events_corpus.articles(events_corpus.HELD_OUT)
+    stories, _, languages, _ = events_corpus.run_pipeline(items)
+    scores = events_corpus.pairwise(stories, [label for _, label in items], languages)
+    print(f"\nheld-out events: {scores}")
+    assert scores["all"][0] >= 0.93 and scores["all"][2] >= 0.88
+    assert scores["cross"][0] >= 0.93 and scores["cross"][2] >= 0.87
 
 
 def test_the_five_seed_treaty_events_stay_five_stories(events_corpus, seed_texts) -> None:
