@@ -81,11 +81,13 @@ def test_micro_f1_in_the_added_languages(rules: RuleSet, split: str, bar: float)
     assert by_language["ar"].micro_f1 >= 0.85 and by_language["tr"].micro_f1 >= 0.9
 
 
-# languages_heldout2 was written before the second round of rules and seen while writing them (0.863 before,
-# 1.000 after); languages_heldout3 was written after that round and scored once (0.786: ar 0.783, tr 0.714,
-# az 0.833), so its bar is a regression guard a few points under that figure, not the 0.90.
+# Each fresh held-out set was written before a round of rules and scored with them first: heldout2 before the
+# second round (0.863, then seen: 1.000), heldout3 before the third (0.786, then seen: 0.885), heldout4 after
+# the third, scored once (0.903: ar 0.917, tr 0.875, az 0.833). The bars are regression guards a few points
+# under today's figures; the 0.90 bar is asserted on languages_heldout above.
 @pytest.mark.parametrize(("split", "bar", "per_language"),
-                         [("languages_heldout2", 0.95, 0.93), ("languages_heldout3", 0.75, 0.65)])
+                         [("languages_heldout2", 0.95, 0.93), ("languages_heldout3", 0.85, 0.75),
+                          ("languages_heldout4", 0.87, 0.78)])
 def test_fresh_held_out_sets_in_the_added_languages(rules: RuleSet, split: str, bar: float, per_language: float) -> None:
     items = read_labelled(TAGGING / f"{split}.tsv")
     assert len(items) >= 50 and sum(1 for i in items if not i.topics) >= 15
