@@ -194,6 +194,14 @@ def _concepts() -> dict[str, str]:
         "eu": "eu ес اتحاد اتحاد",
         "israel": "israel израи اسرائ إسرائ اسراي",
         "china": "china китай چین صين",
+        "uk": "uk brita briti брита англи انگلی انگلستان بریتانیا بريطانيا",
+        "germany": "germa герма آلمان ألمانيا",
+        "turkey": "turke turki турци турец ترکیه تركيا",
+        "egypt": "egypt египе مصر مصري",
+        "saudi": "saudi саудо عربستان السعودية",
+        "uae": "uae emira эмира оаэ امارات الإمارات",
+        "japan": "japan япони ژاپن اليابان",
+        "india": "india индия индий هند الهند",
         "sanctions": "sanct санкц تحریم عقوبا",
         "snapback": "snapb снэпб снепб ماشه trigge триггер",
         "nuclear": "nucle ядерн атомн هسته نووي nuclea",
@@ -227,9 +235,9 @@ def _concepts() -> dict[str, str]:
         "inspectors": "inspe инспе بازرس مفتش",
         "agency": "agenc агент",
     }
-    return {
+    return {  # each stem as Persian text folds it and as Arabic text does (without the article)
         folded[:5]: f"{'+' if concept in _ACTIONS else '#'}{concept}"
-        for concept, stems in table.items() for folded in _fold_words(stems, arabic=True)
+        for concept, stems in table.items() for arabic in (False, True) for folded in _fold_words(stems, arabic)
     }
 
 
@@ -252,12 +260,15 @@ def _clean(text: str) -> str:
 _MONTHS = frozenset(_fold_words(_MONTH_NAMES))
 _DROP = frozenset(_fold_words(_STOP + _TAGS)) | frozenset(_fold_words(_STOP + _TAGS, arabic=True)) | _MONTHS
 _CONCEPT = _concepts()
+_DECIMAL = re.compile(r"(?<=\d)[.,\u066b\u066c](?=\d)")  # a decimal or thousands mark between digits (any script)
 _ARABIC_ONLY = re.compile("[\u064a\u0629\u0643]")  # yeh, teh marbuta, kaf: Arabic spellings Persian does not use
 
 
 def features(title: str, text: str, topics: Sequence[str] = (), lede_chars: int = 200, language: str = "") -> Features:
     """The article's keys from its headline (counted twice: it names the event) and lede."""
     lede = text[:lede_chars]
+    if _DECIMAL.search(lede) or _DECIMAL.search(title):  # 5.8, 4,5, ۵.۵, 1,300,000: one figure, one key
+        title, lede = _DECIMAL.sub("", title), _DECIMAL.sub("", lede)
     head = _clean(title).split()
     words = head + _clean(lede).split()
     lows = " ".join(words).lower()
