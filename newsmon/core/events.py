@@ -294,7 +294,7 @@ def features(title: str, text: str, topics: Sequence[str] = (), lede_chars: int 
     counts.update(filter(None, keys[: len(head)]))
     counts.update(f"@{topic}" for topic in topics)
     total = sum(counts.values()) or 1
-    names = {key for key in counts if (key[0] == "~" and len(key) > 2) or (key[0] in "#@+" and len(key) > 3) or key[1:].isdigit()}
+    names = {key for key in counts if (key[0] == "~" and len(key) > 2) or key[0] in "#@+" or key[1:].isdigit()}
     probe = names.union(filter(None, keys[: len(head)]))
     return Features({key: n / total for key, n in counts.items()}, frozenset(names), probe)
 
