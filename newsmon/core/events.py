@@ -50,7 +50,8 @@ from newsmon.core.times import TimeFormatError, epoch_from_iso, iso_from_epoch
 
 DAY = 86400.0
 SOURCES_CAP = 32
-NORM_DRIFT = 0.1  # a story's cached norm is recomputed when the live stories changed by this share
+WORD_CACHE = 100_000  # words whose keys are remembered (per kind), then forgotten all at once
+NORM_DRIFT = 0.25  # a story's cached norm is recomputed when the live stories changed by this share
 
 
 @dataclass(frozen=True)
@@ -277,13 +278,21 @@ def features(title: str, text: str, topics: Sequence[str] = (), lede_chars: int 
     named = [not word[0].islower() for word in words]
     arabic = language == "ar" or not language and bool(_ARABIC_ONLY.search(title) or _ARABIC_ONLY.search(lede))
     folded = _ARTICLE.sub("", lows) if arabic else lows
-    raw = lows.split(" ")
     tokens = folded.split(" ")
-    keys = [
-        None if low in _DROP or whole in _DROP else _CONCEPT.get(low[:5]) or _CONCEPT.get(low[:4]) or (
-            (f"~{skeleton}" if len(skeleton) > 1 else None) if name else f"={low[:6]}")
-        for whole, low, skeleton, name in zip(raw, tokens, _skeletons(folded), named)
-    ]
+    plain, proper = _WORD_KEYS
+    keys: list[str | None] = []
+    for low, name in zip(tokens, named):
+        cache = proper if name else plain
+        key = cache.get(low, _UNSEEN)
+        if key is _UNSEEN:
+            if len(cache) >= WORD_CACHE:
+                cache.clear()
+            key = cache[low] = _word_key(low, name)
+        keys.append(key)
+    if folded is not lows:  # a stop word written with the article ("الذي") is still one
+        for at, whole in enumerate(lows.split(" ")):
+            if whole in _DROP:
+                keys[at] = None
     if not _MONTHS.isdisjoint(tokens):  # "14 ноя", "December 17", "۲۱ آذر": the day beside a month goes too
         for at, low in enumerate(tokens):
             if low in _MONTHS:
@@ -297,6 +306,22 @@ def features(title: str, text: str, topics: Sequence[str] = (), lede_chars: int 
     names = {key for key in counts if (key[0] == "~" and len(key) > 2) or key[0] in "#@+" or key[1:].isdigit()}
     probe = names.union(filter(None, keys[: len(head)]))
     return Features({key: n / total for key, n in counts.items()}, frozenset(names), probe)
+
+
+_WORD_KEYS: tuple[dict[str, str | None], dict[str, str | None]] = ({}, {})  # word -> key (lower-case words, names), memoised
+_UNSEEN = object()
+
+
+def _word_key(low: str, name: bool) -> str | None:
+    """One folded word's key: none for a stop word, tag or month; its concept; its sound skeleton
+    if it may be a name (two letters at least), else its first six letters (within-language)."""
+    if low in _DROP:
+        return None
+    concept = _CONCEPT.get(low[:5]) or _CONCEPT.get(low[:4])
+    if concept or not name:
+        return concept or f"={low[:6]}"
+    skeleton = _skeletons(low)[0]
+    return f"~{skeleton}" if len(skeleton) > 1 else None
 
 
 def _skeletons(lows: str) -> list[str]:
