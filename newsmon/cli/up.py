@@ -25,6 +25,7 @@ from newsmon.settings import Settings
 from newsmon.stack import Stack, StackError, alert_counts, ensure_topics, wait_drained
 
 log = logging.getLogger(__name__)
+COLLECTORS_GRACE_SECONDS = 20.0  # for the collectors' cycle in flight after a stop: a fetch, a publish
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -104,14 +105,33 @@ async def serve(stack: Stack, stop: asyncio.Event, summary: bool, once: bool) ->
             return 0
         print(f"\nStill running: polling {len(settings.feeds)} feeds every {settings.poll_interval_seconds:.0f}s. Ctrl-C stops.", flush=True)
     collectors = asyncio.create_task(run_collectors(settings, settings.feeds, stop))
-    while not stop.is_set():
-        await stack.check()  # the worker, the embedded servers, every worker stage
-        if collectors.done():
-            raise StackError(f"collectors stopped: {collectors.exception() or 'returned'}")
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=2.0)
-        except asyncio.TimeoutError:
-            pass
-    log.info(kv(event="stopping"))
-    await collectors
+    try:
+        while not stop.is_set():
+            await stack.check()  # the worker, the embedded servers, every worker stage
+            if collectors.done():
+                raise StackError(f"collectors stopped: {collectors.exception() or 'returned'}")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=2.0)
+            except asyncio.TimeoutError:
+                pass
+        log.info(kv(event="stopping"))
+    finally:  # a failed check too: the collectors end their cycle before the servers stop
+        stop.set()
+        error = await wind_down(collectors)
+    if error is not None:
+        raise StackError(f"collectors stopped: {error}")
     return 0
+
+
+async def wind_down(collectors: asyncio.Task, grace: float = COLLECTORS_GRACE_SECONDS) -> BaseException | None:
+    """Wait for the collectors, told to stop, to end their cycle; cancel them past `grace`.
+
+    Returns the error they ended with. Why: `up` leaving on a failed check with the task still
+    running closed the loop under it, which printed a traceback after the one-line reason.
+    """
+    done, _ = await asyncio.wait({collectors}, timeout=grace)
+    if not done:
+        collectors.cancel()
+        await asyncio.wait({collectors})
+        return None
+    return collectors.exception()

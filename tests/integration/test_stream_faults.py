@@ -14,6 +14,7 @@ import asyncio
 import base64
 import http.server
 import json
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ from tests.integration.test_faults import (
     assert_exactly_indexed,
     on_topic,
     read_topics,
+    restart,
     running_stack,
     worker_log,
 )
@@ -236,3 +238,59 @@ def test_a_trickling_webhook_target_delays_only_itself(tmp_path):
     assert status == 200 and all(s["status"] == "ok" for s in deliveries_stages(health).values()), health
     print(f"\nwebhook-trickle: alerts={len(alerts)} good_taken={len(taken)} good_max_latency={max(latency):.2f}s "
           f"slow_dead_lettered={len(given_up)} slow_done_after_good={slow_done - good_done:.1f}s")
+
+
+# ---- a stage that cannot recover: `newsmon up` exits 1 and says which ------------------------
+
+def test_up_exits_1_naming_the_stage_when_elasticsearch_stays_gone(tmp_path):
+    from newsmon.embedded import free_port, noida
+    from tests.integration.helpers import clean_env, newsmon
+
+    first, during = (list(synthetic_articles(10, seed=seed, copy_ratio=0)) for seed in (51, 52))
+    es_port, kafka_port, web_port = free_port(), free_port(), free_port()
+    es_server = noida(tmp_path / "es", 0, es_port, "elasticsearch").start()
+    elasticsearch = f"http://127.0.0.1:{es_port}"
+    env = clean_env(ELASTICSEARCH_URL=elasticsearch, NEWSMON_EMBEDDED_KAFKA_PORT=str(kafka_port),
+                    NEWSMON_WEB_PORT=str(web_port), NEWSMON_FULL_TEXT="never", NEWSMON_STAGE_FAILURE_LIMIT_SECONDS="3")
+    settings = Settings(kafka_bootstrap_servers=f"127.0.0.1:{kafka_port}", elasticsearch_url=elasticsearch)
+    es = Elasticsearch(elasticsearch)
+    process = newsmon("up", "--data-dir", str(tmp_path / "state"), "--feed", "file:///nowhere.xml", env=env,
+                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[tuple[float, str]] = []  # (monotonic time read, line) of everything `up` prints
+    reader = threading.Thread(target=lambda: lines.extend((time.monotonic(), line) for line in process.stdout), daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: health_now(f"http://127.0.0.1:{web_port}")[0] == 200, timeout=120, what="the worker's /health")
+        asyncio.run(publish(settings, [(a.id.encode(), encode(a)) for a in first]))
+        wait_for(lambda: es_count(es, ARTICLES) >= len(first), timeout=90, what="the first articles indexed")
+        es_server.stop()  # Elasticsearch gone for good, as far as this run of `up` can tell
+        gone = time.monotonic()
+        asyncio.run(publish(settings, [(a.id.encode(), encode(a)) for a in during]))
+        code = process.wait(timeout=90)
+        exited = time.monotonic() - gone
+        reader.join(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    output = "".join(line for _, line in lines)
+    reasons = [(at - gone, line.strip()) for at, line in lines if "cannot recover" in line]
+    print(f"\nup-stage-stuck: exit={code} said_after={reasons[0][0] if reasons else -1:.1f}s exited_after={exited:.1f}s "
+          f"line={reasons[0][1] if reasons else None!r}")
+    assert code == 1, output[-3000:]
+    assert len(reasons) == 1, output[-3000:]
+    noticed, line = reasons[0]
+    assert "stack-failed" in line and "worker stage cannot recover: indexing failing since" in line, line
+    assert "Traceback" not in output, output[-3000:]
+    # the bulk sender's own tries (about 20 s) come first, then the limit (3 s) and a health check (2 s)
+    assert noticed < 40, f"up said so {noticed:.0f}s after Elasticsearch went away"
+
+    # Nothing lost: the same data dir with Elasticsearch back indexes what waited in Kafka.
+    restart(es_server)
+    try:
+        with running_up(tmp_path / "state", "--feed", "file:///nowhere.xml", ELASTICSEARCH_URL=elasticsearch) as stack:
+            wait_for(lambda: alive(stack) or es_count(es, ARTICLES) >= len(first) + len(during), timeout=120,
+                     what="the articles published while Elasticsearch was gone")
+            assert_exactly_indexed(es, {a.id for a in first + during})
+    finally:
+        es_server.stop()
