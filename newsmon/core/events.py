@@ -15,6 +15,8 @@ clusterer is online, like the rest of the stream:
   key; a small cross-language lexicon maps the words that are not transliterated (Iran /
   Иран / ایران / إيران, sanctions / санкции / تحریم / عقوبات, snapback / مکانیسم ماشه) to
   one concept key; numbers are keys; the article's topics (the monitored subjects) are keys.
+  What every report carries whatever its event is no key: agency tags of datelines (РИА
+  Новости, ایرنا, سبوتنيك), weekdays, month names and the day of the month beside them.
   Within one language the skeletons are the words themselves (a little coarser), so one
   weighting serves both: tf-idf, idf from how many live stories use a key.
 * **a story's features grow**: its centroid is the sum of its reports' key vectors with
@@ -24,11 +26,14 @@ clusterer is online, like the rest of the stream:
   must not outvote the independent reports.
 * **joining**: cosine of tf-idf vectors >= `same_language` when the story already has a
   report in the article's language; across languages (fewer shared keys by nature) cosine
-  >= `cross_language` and at least `cross_names` shared names. Only stories active within
-  `window_days` of the article's own time are candidates, and stories idle that long expire.
+  >= `cross_language` and at least `cross_names` shared names; a name more than
+  `common_names` live stories have (Tehran in an Iran monitor) is no evidence. Only stories
+  active within `window_days` of the article's own time are candidates, and stories idle that
+  long expire.
 * **merges, never silent rewrites**: when an article matches two live stories well
-  (both >= `merge` x their threshold), the younger is merged into the older: it gets
-  `merged_into`, its copy groups follow the survivor from then on, its counts are added.
+  (both >= `merge` x their threshold, the second nearly as well as the best), the younger is
+  merged into the older: it gets `merged_into`, its copy groups follow the survivor from
+  then on, its counts are added.
   Articles already assigned keep their story id; the absorbed story's document stays (with
   `merged_into`) for the index and the alert stage to see.
 
