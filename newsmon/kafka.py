@@ -105,8 +105,8 @@ class TopicTail:
         self.missing: list[str] = []  # topics the broker does not know (yet)
 
     async def __aenter__(self) -> "TopicTail":
-        await self.consumer.start()
         try:
+            await self.consumer.start()  # inside: a broker that cannot be reached leaves no unclosed consumer
             await self._assign()
         except BaseException:
             await self.consumer.stop()

@@ -18,6 +18,8 @@ def configure_logging(verbose: bool = False) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("aiokafka", "kafka", "elastic_transport", "httpx", "faust", "mode"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not verbose:  # a warning per retried request and per node put on timeout, then our own one line says it all
+        logging.getLogger("elastic_transport").setLevel(logging.ERROR)
 
 
 def kv(**fields: object) -> str:

@@ -2,16 +2,18 @@
 
 Each sub-command lives in its own module exposing ``register(subparsers)``, which adds
 its parser and sets ``func=run`` where ``run(args, settings) -> int`` is the exit code.
-Settings are loaded here, once, and passed in.
+Settings are loaded here, once, and passed in; a wrong setting, an unreadable config file or
+a bad flag is one line on stderr and exit code 2, before any command starts (EXIT_CODES).
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from newsmon.log import configure_logging
-from newsmon.settings import Settings
+from newsmon.settings import ConfigError, load_settings
 
 # Order is the order `newsmon --help` lists them in.
 COMMANDS = [
@@ -29,6 +31,10 @@ COMMANDS = [
     "worker",
 ]
 
+EXIT_CODES = """exit codes: 0 done; 1 the command ran and failed (each command's help says when);
+2 a usage or configuration error (a bad flag, a missing or unreadable input file, a wrong setting in
+NEWSMON_* or newsmon.toml, a server that cannot be reached), one line on stderr; 130 Ctrl-C."""
+
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The full parser, or with `only` a known sub-command, just that one: each sub-command
@@ -37,6 +43,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsmon",
         description="Streaming news monitor: feeds -> Kafka -> Faust (dedupe, tagging) -> Elasticsearch.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -50,13 +58,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(only=next((a for a in argv if not a.startswith("-")), None))
     args = parser.parse_args(argv)
     configure_logging(verbose=args.verbose)
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        for line in exc.lines:
+            print(f"newsmon: {line}", file=sys.stderr)
+        return 2
     if args.command != "up":  # `up` decides itself which servers to start
         settings = settings.with_embedded_defaults()
     try:
         return int(args.func(args, settings) or 0)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader left (`| head`): not an error; keep Python's exit flush quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # fd 1: the command may have closed sys.stdout
+        return 0
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 Reads with partitions assigned by hand (no consumer group), so any number of people can
 watch the same topics without taking alerts from each other.
+Exit codes: 0 done (--max or --timeout reached); 1 none of the topics exists yet; 2 a usage
+error or the broker cannot be reached.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import asyncio
 import sys
 
 import msgspec
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 from rich.console import Console
 from rich.markup import escape
 
@@ -79,4 +82,8 @@ async def subscribe(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    return asyncio.run(subscribe(settings, args))
+    try:
+        return asyncio.run(subscribe(settings, args))
+    except (KafkaConnectionError, KafkaTimeoutError) as exc:
+        print(f"newsmon alerts: Kafka unreachable at {settings.kafka_bootstrap_servers}: {exc}", file=sys.stderr)
+        return 2

@@ -13,3 +13,10 @@ def positive_number(value: str, expected: str = "a number > 0") -> float:
     if not number > 0:
         raise argparse.ArgumentTypeError(f"expected {expected}, got {value!r}")
     return number
+
+
+def port_number(value: str) -> int:
+    """`value` as a TCP port (1..65535), or an argparse error."""
+    if not (value.isdigit() and 1 <= int(value) <= 65535):
+        raise argparse.ArgumentTypeError(f"expected a port in 1..65535, got {value!r}")
+    return int(value)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import sys
 
@@ -71,11 +70,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"poll_interval_seconds": args.interval})
     if args.no_full_text:
         settings = settings.model_copy(update={"full_text": "never"})
-    try:
-        report = asyncio.run(collect(settings, feeds, once=args.once, to_stdout=args.stdout))
-    except BrokenPipeError:  # the reader left (`| head`): not an error; keep Python's exit flush quiet
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    report = asyncio.run(collect(settings, feeds, once=args.once, to_stdout=args.stdout))  # a reader leaving (`| head`): main()
     return 1 if report is not None and report.state_error else 0
 
 

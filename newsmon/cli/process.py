@@ -3,12 +3,17 @@
 Rule authors try rules on a corpus with it; benchmarks measure the logic alone with it.
 One JSON line out per JSON line in, in input order; a line that cannot be read yields an
 `error` line (and a message on stderr) instead of vanishing.
+Exit codes: 0 done; 1 the output could not be written to the end (a full disk); 2 the input or
+the rule file cannot be read, the output cannot be opened, or --output is the input itself (a
+hard link or symlink to it too: refused before anything is truncated).
 """
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import resource
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -22,7 +27,7 @@ import orjson
 from newsmon.core.dedupe import DedupeConfig
 from newsmon.core.events import EventConfig
 from newsmon.core.pipeline import LocalPipeline, article_from_record
-from newsmon.core.rules import load_rules
+from newsmon.core.rules import RuleFileError, RuleSet, load_rules
 from newsmon.schemas.article import Article
 from newsmon.settings import Settings
 
@@ -88,12 +93,27 @@ def _raw_id(line: bytes) -> str | None:
     return record.get("id") if isinstance(record, dict) else None
 
 
+class OutputIsInputError(ValueError):
+    """--output names the input file (itself, a hard link or a symlink to it): opening it would truncate the input."""
+
+
 def _open_in(name: str) -> IO[bytes]:
     return sys.stdin.buffer if name == "-" else open(name, "rb")
 
 
-def _open_out(name: str) -> IO[bytes]:
+def _open_out(name: str, source: IO[bytes]) -> IO[bytes]:
+    """The output, refused before anything is truncated when it is the input's own file."""
+    try:
+        target = os.fstat(sys.stdout.fileno()) if name == "-" else os.stat(name)
+    except FileNotFoundError:
+        target = None
+    if target is not None and stat.S_ISREG(target.st_mode) and os.path.samestat(target, os.fstat(source.fileno())):
+        raise OutputIsInputError(f"--output {name} is the input file {source.name}: refusing to overwrite it")
     return sys.stdout.buffer if name == "-" else open(name, "wb")
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -102,16 +122,36 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except OSError as exc:
         print(f"newsmon process: cannot read {args.input}: {exc.strerror}", file=sys.stderr)
         return 2
+    with source:
+        try:
+            rules = load_rules(args.rules or settings.topic_rules)
+            sink = _open_out(args.output, source)
+        except (RuleFileError, OutputIsInputError) as exc:
+            print(f"newsmon process: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"newsmon process: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+            return 2
+        return _run(source, sink, args.output, rules, settings)
+
+
+def _run(source: IO[bytes], sink: IO[bytes], output: str, rules: RuleSet, settings: Settings) -> int:
     pipeline = LocalPipeline(
-        rules=load_rules(args.rules or settings.topic_rules),
+        rules=rules,
         config=DedupeConfig(window_days=settings.dedupe_window_days),
         events_config=EventConfig(window_days=settings.events_window_days),
     )
     gc.freeze()  # the rules live as long as the run: later collections need not scan them
     started, count = time.perf_counter(), 0
-    with source, _open_out(args.output) as sink:
-        for count, out in enumerate(process_lines(iter(source), pipeline), 1):
-            sink.write(out)
+    try:
+        with sink:
+            for count, out in enumerate(process_lines(iter(source), pipeline), 1):
+                sink.write(out)
+    except BrokenPipeError:
+        raise  # the reader left (`| head`): main() ends quietly
+    except OSError as exc:  # a full disk, an I/O error: the lines written so far stay, the rest is not claimed
+        print(f"newsmon process: cannot write {output}: {exc.strerror or exc} (stopped at line {count})", file=sys.stderr)
+        return 1
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"newsmon process: lines={count} seconds={seconds:.2f} per_s={count / max(seconds, 1e-9):.0f} "

@@ -15,11 +15,12 @@ import sys
 from pathlib import Path
 
 import msgspec
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 
 from newsmon.cli.replay import parse_date
 from newsmon.collectors.replay import reextracted
 from newsmon.core.pipeline import enrich, tag
-from newsmon.core.rules import load_rules
+from newsmon.core.rules import RuleFileError, load_rules
 from newsmon.core.times import epoch_from_iso
 from newsmon.es.client import make_client
 from newsmon.es.sink import ElasticsearchSink
@@ -55,8 +56,16 @@ async def read_raw(settings: Settings, since_ms: int) -> list[Article]:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     since_ms = int(epoch_from_iso(args.since) * 1000)
-    rules = load_rules(args.rules or settings.topic_rules)
-    raw = asyncio.run(read_raw(settings, since_ms))
+    try:
+        rules = load_rules(args.rules or settings.topic_rules)
+    except RuleFileError as exc:
+        print(f"newsmon reprocess: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    try:
+        raw = asyncio.run(read_raw(settings, since_ms))
+    except (KafkaConnectionError, KafkaTimeoutError) as exc:
+        print(f"newsmon reprocess: Kafka unreachable at {settings.kafka_bootstrap_servers}: {exc}", file=sys.stderr)
+        return 2
     redone = [reextracted(a, settings.data_dir) for a in raw] if args.reextract else [None] * len(raw)
     articles = [tag(enrich(again or a), rules) for a, again in zip(raw, redone)]
     sink = ElasticsearchSink(make_client(settings), settings)

@@ -5,7 +5,8 @@ default public feeds when it is), waits until every article went through, and pr
 summary a newcomer can act on. Ctrl-C or SIGTERM stops every child cleanly, also while
 `up` is still waiting for an external Kafka or Elasticsearch. It exits 1, with one line saying
 why, when the worker, an embedded server or the collectors die, or a worker stage stays failing
-past `stage_failure_limit_seconds` (the worker's /health names it).
+past `stage_failure_limit_seconds` (the worker's /health names it); 2, before starting anything,
+when a port it would listen on is taken or the data dir cannot be written.
 """
 from __future__ import annotations
 
@@ -14,10 +15,14 @@ import asyncio
 import logging
 import signal
 import socket
+import sys
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from newsmon.embedded import EmbeddedServerError, port_open
 from newsmon.es.stats import print_summary
+from newsmon.core.rules import RuleFileError
 from newsmon.log import kv
 from newsmon.retry import RetryStopped
 from newsmon.samples import sample_feed_urls
@@ -60,13 +65,39 @@ def choose_feeds(args: argparse.Namespace, settings: Settings) -> list[str]:
     return settings.feeds
 
 
+def taken_ports(settings: Settings, names: list[str]) -> list[str]:
+    """One line per port setting in `names` where something already accepts connections."""
+    host = {"web_port": settings.web_host}
+    return [f"port {getattr(settings, name)} ({name}, NEWSMON_{name.upper()}) is already in use"
+            for name in names if port_open(getattr(settings, name), host.get(name, "127.0.0.1"))]
+
+
+def start_problems(settings: Settings) -> list[str]:
+    """What would make the start fail half-way, said before anything starts: a port another
+    program holds, a data dir that cannot be created or written."""
+    ports = ["web_port"]
+    ports += [] if settings.kafka_bootstrap_servers else ["embedded_kafka_port"]
+    ports += [] if settings.elasticsearch_url else ["embedded_elasticsearch_port"]
+    problems = taken_ports(settings, ports)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=settings.data_dir).close()
+    except OSError as exc:
+        problems.append(f"data dir {settings.data_dir} is not writable: {exc.strerror}")
+    return problems
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.data_dir:
         settings = settings.model_copy(update={"data_dir": args.data_dir})
     if args.no_full_text:
         settings = settings.model_copy(update={"full_text": "never"})
     settings = settings.model_copy(update={"feeds": choose_feeds(args, settings)})
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    problems = start_problems(settings)
+    for problem in problems:
+        print(f"newsmon up: {problem}", file=sys.stderr)
+    if problems:
+        return 2
     stack = Stack(settings)
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
@@ -74,9 +105,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         return loop.run_until_complete(serve(stack, stop, summary=args.demo or args.once, once=args.once))
-    except StackError as exc:
+    except (StackError, EmbeddedServerError) as exc:
         log.error(kv(event="stack-failed", error=exc))
         return 1
+    except RuleFileError as exc:
+        print(f"newsmon up: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
     finally:
         stack.stop()
         loop.close()

@@ -32,14 +32,17 @@ def _terms(response: dict, name: str) -> dict[str, int]:
 
 def read_summary(client: Elasticsearch, settings: Settings) -> Summary:
     client.indices.refresh(index=f"{settings.index_alias},{settings.stories_index}", ignore_unavailable=True)
-    articles = client.search(
-        index=settings.index_alias, size=0, track_total_hits=True,
-        aggs={
-            "topics": {"terms": {"field": "topics", "size": 50}},
-            "languages": {"terms": {"field": "language", "size": 50}},
-            "duplicates": {"filter": {"term": {"is_duplicate": True}}},
-        },
-    )
+    try:
+        articles = client.search(
+            index=settings.index_alias, size=0, track_total_hits=True,
+            aggs={
+                "topics": {"terms": {"field": "topics", "size": 50}},
+                "languages": {"terms": {"field": "language", "size": 50}},
+                "duplicates": {"filter": {"term": {"is_duplicate": True}}},
+            },
+        )
+    except NotFoundError:  # nothing indexed yet (a first pass over feeds that held nothing new)
+        return Summary(articles=0, duplicates=0, stories=0)
     try:
         stories = client.search(index=settings.stories_index, size=5, track_total_hits=True,
                                 sort=[{"source_count": {"order": "desc", "unmapped_type": "integer"}},

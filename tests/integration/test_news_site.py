@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -188,7 +189,7 @@ def test_a_teaser_feed_gets_its_pages_politely_and_loses_no_article(tmp_path):
     site = Site()
     with serve(site.handler("a")) as base_a, serve(site.handler("b")) as base_b:
         site.bases = {"a": base_a, "b": base_b}
-        env = clean_env(NEWSMON_DATA_DIR=str(tmp_path / "data"), NEWSMON_CONFIG=str(tmp_path / "none.toml"),
+        env = clean_env(NEWSMON_DATA_DIR=str(tmp_path / "data"), NEWSMON_CONFIG=os.devnull,
                         NEWSMON_FULL_TEXT="auto", NEWSMON_PAGE_HOST_INTERVAL_SECONDS=str(INTERVAL),
                         NEWSMON_PAGE_HOST_CONCURRENCY="2", NEWSMON_PAGE_TIMEOUT_SECONDS="5")
         result = subprocess.run([sys.executable, "-m", "newsmon.cli", "collect", "--once", "--stdout",

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 def cli_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if "KAFKA" not in k and not k.startswith("NEWSMON_")}
-    return env | {"NEWSMON_DATA_DIR": str(tmp_path / "data"), "NEWSMON_CONFIG": str(tmp_path / "none.toml"),
+    return env | {"NEWSMON_DATA_DIR": str(tmp_path / "data"), "NEWSMON_CONFIG": os.devnull,
                   "NEWSMON_FETCH_TIMEOUT_SECONDS": "3", "NEWSMON_FULL_TEXT": "never"}
 
 

@@ -374,7 +374,7 @@ def test_shards_split_the_feeds_by_host_and_cover_each_once():
 def test_no_full_text_fetches_no_page_and_a_bad_shard_is_a_usage_error(tmp_path, feed_server):
     feed_server.routes["/rss"] = static(teaser_feed(feed_server.url(""), "a"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")} | {
-        "NEWSMON_DATA_DIR": str(tmp_path), "NEWSMON_CONFIG": str(tmp_path / "none.toml"), "NEWSMON_FULL_TEXT": "auto"}
+        "NEWSMON_DATA_DIR": str(tmp_path), "NEWSMON_CONFIG": os.devnull, "NEWSMON_FULL_TEXT": "auto"}
     command = [sys.executable, "-m", "newsmon.cli", "collect", "--once", "--stdout", "--feed", feed_server.url("/rss")]
     done = subprocess.run([*command, "--no-full-text", "--shard", "1/1"], env=env, capture_output=True, text=True,
                           timeout=60, check=False)
