@@ -335,16 +335,21 @@ def _source(field: str, path: Path) -> str:
     return str(path) if path.is_file() else "the defaults"
 
 
+# Values never repeated in a line: credentials, and webhook targets (a Slack webhook URL is itself the secret).
+_SECRET_WORDS = ("secret", "password", "api_key", "webhooks")
+
+
 def _validation_lines(exc: ValidationError, path: Path) -> list[str]:
     lines = []
     for error in exc.errors(include_url=False):
-        loc = [str(part) for part in error["loc"]]
-        field = loc[0] = _field_named(loc[0]) if loc else ""
         message = error["msg"].removeprefix("Value error, ")
-        if not field:  # a check across settings (model validator)
+        if not error["loc"]:  # a check across settings (model validator)
             lines.append(f"settings: {message}")
             continue
-        secret = "secret" in field or "password" in field or "api_key" in field
+        field, *inner = [str(part) for part in error["loc"]]
+        field = _field_named(field)
+        loc = [field, *inner]
+        secret = any(word in part for part in loc for word in _SECRET_WORDS)
         shown = "" if secret or error["type"] == "missing" else f" = {_short(error['input'])}"
         lines.append(f"setting {'.'.join(loc)}{shown} (from {_source(field, path)}): {message}")
     return lines
