@@ -142,7 +142,7 @@ async def serve(stack: Stack, stop: asyncio.Event, summary: bool, once: bool) ->
     try:
         while not stop.is_set():
             await stack.check()  # the worker, the embedded servers, every worker stage
-            if collectors.done():
+            if collectors.done() and not stop.is_set():  # after a stop they end by design
                 raise StackError(f"collectors stopped: {collectors.exception() or 'returned'}")
             try:
                 await asyncio.wait_for(stop.wait(), timeout=2.0)

@@ -17,9 +17,11 @@ import json
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import msgspec
@@ -294,3 +296,89 @@ def test_up_exits_1_naming_the_stage_when_elasticsearch_stays_gone(tmp_path):
             assert_exactly_indexed(es, {a.id for a in first + during})
     finally:
         es_server.stop()
+
+
+# ---- a background task that raises: the deliveries consumer, its commit refused in a rebalance ----
+
+def restarts(data_dir: Path, task: str) -> int:
+    """How often the worker logged that `task` failed and restarts."""
+    return (data_dir / "logs" / "worker.log").read_text(errors="replace").count(f"task {task} failed, restarting")
+
+
+def test_a_deliveries_task_that_raises_restarts_shows_on_health_and_others_keep_indexing(tmp_path):
+    """Another member takes the deliveries consumer's static membership id (a second worker on the
+    same host and data dir does) while an alert is at the receiver: the commit after it is refused
+    (CommitFailedError), the task raises. It must restart, /health must name it while it fails,
+    the rest of the pipeline must go on indexing, and once the other member left, every alert
+    must be taken, the one in flight at most once more per restart."""
+    from aiokafka import AIOKafkaConsumer
+
+    from newsmon.streams.app import worker_instance_id
+    from newsmon.streams.deliveries import stage_name, target_key
+
+    from newsmon.settings import WebhookTarget
+
+    first, later = (on_topic(list(synthetic_articles(6, seed=seed, copy_ratio=0))) for seed in (61, 62))
+    release = threading.Event()
+    with receiver(hold_first=release) as (base, taken, arrived):
+        target = WebhookTarget(url=f"{base}/hook")
+        with running_up(tmp_path / "state", "--feed", "file:///nowhere.xml", NEWSMON_POLL_INTERVAL_SECONDS="3600",
+                        NEWSMON_WEBHOOKS=json.dumps([{"url": target.url}]), NEWSMON_WEBHOOK_BACKOFF_SECONDS="0.1") as stack:
+            settings = up_settings(stack).model_copy(update={"data_dir": (tmp_path / "state").resolve()})
+            stage = stage_name(target)
+            es = Elasticsearch(stack.elasticsearch)
+            wait_for(lambda: alive(stack) or deliveries_stages(health_now(stack.web)[1]).get(stage, {}).get("status") == "ok",
+                     timeout=120, what="the delivery task")
+            asyncio.run(publish(settings, [(a.id.encode(), encode(a)) for a in first]))
+            assert arrived.wait(90), "a first alert at the receiver"
+
+            async def intrude() -> tuple[dict, float]:
+                """Join the target's group under its static id, hold it while the alert is answered,
+                watch /health, index more meanwhile; then leave."""
+                intruder = AIOKafkaConsumer(
+                    *[settings.alerts_topic(t) for t in TOPIC_IDS], bootstrap_servers=settings.kafka_bootstrap_servers,
+                    group_id=f"{settings.worker_group}.deliveries.{target_key(target)}",
+                    group_instance_id=f"{worker_instance_id(settings)}-deliveries-{target_key(target)}",
+                    enable_auto_commit=False, auto_offset_reset="earliest")
+                await intruder.start()
+                polling = asyncio.create_task(intruder.getmany(timeout_ms=60_000))
+                try:
+                    async with asyncio.timeout(30):
+                        while not intruder.assignment():
+                            await asyncio.sleep(0.1)
+                    release.set()  # the held alert is answered now: the worker's commit after it is refused
+                    seen_failing, indexed_while_failing = None, 0
+                    async with asyncio.timeout(60):
+                        while seen_failing is None:
+                            status, health = await asyncio.to_thread(health_now, stack.web)
+                            state = health.get("stages", {}).get(stage, {})
+                            if state.get("status") == "failing":
+                                seen_failing = {"http": status, **state}
+                            await asyncio.sleep(0.05)
+                    await publish(settings, [(a.id.encode(), encode(a)) for a in later])
+                    await asyncio.to_thread(wait_for, lambda: es_count(es, ARTICLES) >= len(first) + len(later), 60, 0.5,
+                                            "the later articles indexed while deliveries fail")
+                    return seen_failing, time.monotonic()
+                finally:
+                    polling.cancel()
+                    await intruder.stop()
+
+            failing, left = asyncio.run(intrude())
+            alive(stack)
+            wait_for(lambda: health_now(stack.web)[0] == 200, timeout=60, what="/health ok again")
+            recovered = time.monotonic() - left
+            alerts, expected = settled_alerts(settings)
+            wait_for(lambda: {p.delivery for p in taken} >= expected, timeout=60, what="every alert at the receiver")
+            status, health = health_now(stack.web)
+            assert_exactly_indexed(es, {a.id for a in first + later})
+            restarted = restarts(tmp_path / "state", stage)
+
+    accepted = Counter(p.delivery for p in taken)
+    again = sum(n - 1 for n in accepted.values())
+    print(f"\ndeliveries-task-raises: error={failing['error'][:60]!r} restarts={restarted} alerts={len(alerts)} "
+          f"accepted={len(taken)} again={again} recovered_after_intruder_left={recovered:.1f}s")
+    assert failing["http"] == 503 and "CommitFailedError" in failing["error"], failing
+    assert restarted >= 1, "the task was restarted"
+    assert set(accepted) == expected, "every alert taken by the receiver"
+    assert again <= restarted, f"{again} alerts posted again for {restarted} restarts"
+    assert status == 200 and health["stages"][stage]["status"] == "ok", health
