@@ -7,6 +7,13 @@ date mapping refuses (a 400 for that one document). Every good article must be i
 exactly once, every poisoned record must be on news.dlq once with its stage, its reason and
 its original bytes, and the worker's offsets must move past all of them. The worker's web
 server must serve /health and none of Faust's own views.
+
+On `newsmon up` itself: a webhook target trickling its answer a byte a second delays only its
+own alerts (dead-lettered after its cut attempts, while the other target takes each at once);
+a deliveries task that raises (its commit refused when another member takes its static
+membership id) restarts, is named on /health while it fails and recovers, while indexing goes
+on; and Elasticsearch gone past `stage_failure_limit_seconds` makes `up` exit 1 with one line
+naming the stage, after which a second `up` on the same data dir indexes everything once.
 """
 from __future__ import annotations
 
@@ -104,11 +111,12 @@ def test_poisoned_records_in_a_batch_cost_only_themselves(tmp_path):
     assert by_bytes[NOT_AN_ARTICLE].stage == "tagging" and "undecodable article" in by_bytes[NOT_AN_ARTICLE].reason
     (refused,) = [d for d in letters if d.stage == "indexing"]
     assert msgspec.json.decode(refused.payload)["id"] == "poison-date" and "published" in refused.reason
+    assert refused.reason.startswith("article poison-date refused: "), refused.reason  # Elasticsearch's 400, per item
     assert health["status"] == "ok" and health["stages"]["tagging"]["status"] == "ok", {k: v for k, v in health["stages"].items() if v["status"] != "ok"}
     assert health["stages"]["indexing"]["status"] == "ok" and health["stages"]["index-setup"]["status"] == "ok"
     assert faust_views == [404, 404, 404], "only our own routes are served"
     print(f"\nstream-poison: in={len(records)} good={len(good)} indexed={len(good)} dead_lettered={len(letters)} "
-          f"stages={sorted(d.stage for d in letters)}")
+          f"stages={sorted(d.stage for d in letters)} refused={refused.reason[:120]!r}")
 
 
 # ---- webhook targets: delivered, trickling, unusable ------------------------------------------
