@@ -83,6 +83,25 @@ def test_only_the_head_of_a_long_text_is_read() -> None:
     assert identify_language(persian + "English words after the sample. " * 200) == "fa"
 
 
+def test_a_sure_head_settles_the_language() -> None:
+    english = "Rosatom delivered fresh fuel to the Bushehr plant, the head of the agency told reporters on Monday. " * 3
+    persian = "سوخت جدید نیروگاه اتمی بوشهر وارد کشور شد. " * 40
+    assert identify_language(persian) == "fa"
+    assert identify_language(english + persian) == "en"  # the first 1,000 characters are mostly Persian
+
+
+def test_an_unsure_head_is_read_further() -> None:
+    names = "Photo: IRNA / AFP. Bushehr, Rasht, Astara, INSTC. " * 10  # the model's best guess: English, unsure
+    assert identify_language(names + "سوخت جدید نیروگاه اتمی بوشهر وارد کشور شد. " * 40) == "fa"
+
+
+def test_a_declared_language_is_weighed_on_the_whole_sample() -> None:
+    english = "Rosatom delivered fresh fuel to the Bushehr plant, the head of the agency told reporters on Monday. " * 3
+    german = "Lawrow und Araghchi sprachen in Teheran über das Kraftwerk Buschehr und die Sanktionen. " * 8
+    assert identify_language(english + german) == "en"  # the head alone, sure of itself
+    assert identify_language(english + german, "de") == "de"  # the feed says German: the whole sample agrees
+
+
 @pytest.mark.parametrize(("tag", "code"), [("en-US", "en"), ("fa_IR", "fa"), ("AR", "ar"), ("", ""), ("x-klingon", ""),
                                            ("arz", "ar"), ("zh-Hant-TW", "zh")])
 def test_declared_tags_become_iso_639_1(tag: str, code: str) -> None:
