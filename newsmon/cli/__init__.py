@@ -31,9 +31,10 @@ COMMANDS = [
     "worker",
 ]
 
-EXIT_CODES = """exit codes: 0 done; 1 the command ran and failed (each command's help says when);
-2 a usage or configuration error (a bad flag, a missing or unreadable input file, a wrong setting in
-NEWSMON_* or newsmon.toml, a server that cannot be reached), one line on stderr; 130 Ctrl-C."""
+EXIT_CODES = """exit codes: 0 done; 1 the command ran and failed (see its --help); 2 a usage or
+configuration error (a bad flag, a wrong value in NEWSMON_* or newsmon.toml, a missing input file,
+a taken port; for search, es, kibana check, alerts and reprocess also their server being down),
+said in one line on stderr before anything is changed; 130 Ctrl-C."""
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

@@ -20,3 +20,10 @@ def port_number(value: str) -> int:
     if not (value.isdigit() and 1 <= int(value) <= 65535):
         raise argparse.ArgumentTypeError(f"expected a port in 1..65535, got {value!r}")
     return int(value)
+
+
+def positive_count(value: str) -> int:
+    """`value` as a whole number > 0, or an argparse error."""
+    if not (value.isdigit() and int(value) > 0):
+        raise argparse.ArgumentTypeError(f"expected a whole number > 0, got {value!r}")
+    return int(value)

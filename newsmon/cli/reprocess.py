@@ -6,6 +6,8 @@ documents already indexed, in place. Nothing is fetched and no document is creat
 With `--reextract`, articles whose page is archived get it extracted again by the current
 extractor first (`collectors.replay.reextracted`), and their text and the fields derived from
 it are updated too; copy groups and stories are not recomputed (replay into a fresh index for that).
+Exit codes: 0 done; 1 a document was rejected or Elasticsearch stayed unavailable (run it again:
+news.raw still holds every article); 2 a usage error, an unreadable rule file or the broker down.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from newsmon.collectors.replay import reextracted
 from newsmon.core.pipeline import enrich, tag
 from newsmon.core.rules import RuleFileError, load_rules
 from newsmon.core.times import epoch_from_iso
+from newsmon.es import IndexingUnavailable
 from newsmon.es.client import make_client
 from newsmon.es.sink import ElasticsearchSink
 from newsmon.kafka import TopicTail
@@ -71,7 +74,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     sink = ElasticsearchSink(make_client(settings), settings)
     updated, missing, rejected = 0, 0, 0
     for offset in range(0, len(articles), BATCH):
-        result = sink.update_topics(articles[offset: offset + BATCH], bodies=args.reextract)
+        try:
+            result = sink.update_topics(articles[offset: offset + BATCH], bodies=args.reextract)
+        except IndexingUnavailable as exc:  # news.raw still holds every article: running it again finishes the job
+            print(f"newsmon reprocess: Elasticsearch unavailable after {updated} updates: {exc}", file=sys.stderr)
+            return 1
         updated, missing, rejected = updated + result.updated, missing + len(result.missing), rejected + len(result.rejected)
         for article, reason in result.rejected:
             print(f"reprocess: {article.id}: {reason}", file=sys.stderr)

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from newsmon.cli.arguments import positive_count
 from newsmon.es.client import make_client
 from newsmon.es.search import Hit, SearchError, SearchQuery, search, search_stories, story_line
 from newsmon.log import kv
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--source", action="append", default=[], help="only this source (repeatable)")
     parser.add_argument("--language", action="append", default=[], help="only this language: en, ru, fa (repeatable)")
     parser.add_argument("--since", help="only articles newer than this: 30m, 12h, 7d, 2w or a date")
-    parser.add_argument("--limit", type=int, default=20, help="how many articles to show (default 20)")
+    parser.add_argument("--limit", type=positive_count, default=20, help="how many articles to show (default 20)")
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     parser.add_argument("--by-story", action="store_true",
                         help="one line per event (story) with its outlets and languages: also reported by ...")

@@ -91,7 +91,8 @@ CASES = [
     # search, kibana, es: Elasticsearch / Kibana down, wrong-typed flags
     ("search-es-down", ["search", "fuel"], {}, 2, "Elasticsearch unreachable", 1),
     ("search-by-story-es-down", ["search", "fuel", "--by-story"], {}, 2, "Elasticsearch unreachable", 1),
-    ("search-limit-not-a-number", ["search", "--limit", "abc"], {}, 2, "invalid int value: 'abc'", USAGE),
+    ("search-limit-not-a-number", ["search", "--limit", "abc"], {}, 2, "expected a whole number > 0, got 'abc'", USAGE),
+    ("search-limit-negative", ["search", "--limit", "-1"], {}, 2, "expected a whole number > 0", USAGE),
     ("search-since-not-a-date", ["search", "--since", "yesterday"], {}, 2, "use an age like", 1),
     ("kibana-import-down", ["kibana", "import"], {}, 1, "Kibana unreachable", 1),
     ("kibana-objects-missing", ["kibana", "describe", "--file", "{missing}"], {}, 1, "cannot read saved objects", 1),
