@@ -67,8 +67,9 @@ class _Mapping(dict):
     line = 0
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader whose mappings remember the line they start on, for error messages."""
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """SafeLoader whose mappings remember the line they start on, for error messages
+    (libyaml's when PyYAML has it: the pure-Python parser took half of `load_rules`)."""
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
