@@ -144,7 +144,20 @@ def measure(args: argparse.Namespace, settings: Settings, workdir: Path, console
     return results
 
 
+def output_problem(path: Path) -> str | None:
+    """Why the results could not be written at the end of a run of many minutes, told before it starts."""
+    if path.is_dir():
+        return f"--output {path} is a folder"
+    folder = next(p for p in [path.parent, *path.parent.parents] if p.exists())
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        return f"--output {path}: cannot create files in {folder}"
+    return None
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if problem := output_problem(args.output):
+        print(f"newsmon bench: {problem}", file=sys.stderr)
+        return 2
     console = Console(stderr=True)
     workdir = Path(tempfile.mkdtemp(prefix="newsmon-bench-"))
     try:

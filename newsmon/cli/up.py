@@ -72,12 +72,9 @@ def taken_ports(settings: Settings, names: list[str]) -> list[str]:
             for name in names if port_open(getattr(settings, name), host.get(name, "127.0.0.1"))]
 
 
-def start_problems(settings: Settings) -> list[str]:
-    """What would make the start fail half-way, said before anything starts: a port another
-    program holds, a data dir that cannot be created or written."""
-    ports = ["web_port"]
-    ports += [] if settings.kafka_bootstrap_servers else ["embedded_kafka_port"]
-    ports += [] if settings.elasticsearch_url else ["embedded_elasticsearch_port"]
+def start_problems(settings: Settings, ports: list[str]) -> list[str]:
+    """What would make a start fail half-way, said before anything starts: a port (of these
+    settings) another program holds, a data dir that cannot be created or written."""
     problems = taken_ports(settings, ports)
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -93,7 +90,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.no_full_text:
         settings = settings.model_copy(update={"full_text": "never"})
     settings = settings.model_copy(update={"feeds": choose_feeds(args, settings)})
-    problems = start_problems(settings)
+    ports = ["web_port"]
+    ports += [] if settings.kafka_bootstrap_servers else ["embedded_kafka_port"]
+    ports += [] if settings.elasticsearch_url else ["embedded_elasticsearch_port"]
+    problems = start_problems(settings, ports)
     for problem in problems:
         print(f"newsmon up: {problem}", file=sys.stderr)
     if problems:

@@ -1,8 +1,9 @@
 """`newsmon worker`: run the Faust worker (normally started by `newsmon up`, or one per container).
 
-It first waits for the broker and Elasticsearch to accept connections (one line per retry, as
-`up` does; a container may start before its servers), and gives up after about five minutes
-with one line and exit code 2, instead of Faust's traceback from a failed start.
+A taken web port or a data dir it cannot write is one line and exit code 2. It then waits for
+the broker and Elasticsearch to accept connections (one line per retry, as `up` does; a container
+may start before its servers) and gives up after about five minutes with one line and exit code 2,
+instead of Faust's traceback from a failed start.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     import faust
 
-    from newsmon.cli.up import taken_ports
+    from newsmon.cli.up import start_problems
     from newsmon.stack import Stack, StackError
     from newsmon.streams.app import create_app
 
@@ -31,8 +32,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"web_port": args.web_port})
     if not settings.kafka_bootstrap_servers or not settings.elasticsearch_url:
         raise SystemExit("newsmon worker needs KAFKA_BOOTSTRAP_SERVERS and ELASTICSEARCH_URL (newsmon up sets both)")
-    for problem in taken_ports(settings, ["web_port"]):
+    problems = start_problems(settings, ["web_port"])
+    for problem in problems:
         print(f"newsmon worker: {problem}", file=sys.stderr)
+    if problems:
         return 2
     try:
         asyncio.run(Stack(settings).wait_reachable())

@@ -110,6 +110,9 @@ CASES = [
     ("collect-shard-out-of-range", ["collect", "--shard", "3/2"], {}, 2, "expected K/N", USAGE),
     ("worker-port-out-of-range", ["worker", "--web-port", "99999"], {}, 2, "expected a port in 1..65535", USAGE),
     ("bench-articles-not-a-number", ["bench", "--articles", "many"], {}, 2, "invalid int value", USAGE),
+    ("bench-output-folder", ["bench", "--output", "{dir}"], {}, 2, "is a folder", 1),  # told before a run of minutes
+    ("bench-output-unwritable", ["bench", "--output", "{in}/latest.json"], {}, 2, "cannot create files in", 1),
+    ("worker-data-dir-unwritable", ["worker"], {"NEWSMON_DATA_DIR": "{in}/data"}, 2, "is not writable: Not a directory", 1),
     ("replay-input-missing", ["replay", "{missing}"], {}, 2, "no such file or folder", 1),
 ]
 
