@@ -8,6 +8,7 @@ comes from Settings.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 from collections.abc import Callable
@@ -66,10 +67,38 @@ def partitioner(count: int) -> Callable[[str], int]:
     return lambda key: DefaultPartitioner()(key.encode(), partitions, partitions)
 
 
-def json_table(app: faust.App, name: str, partitions: int | None = None) -> faust.Table:
-    """A changelog-backed table with JSON keys and values (state the core logic keeps)."""
+def json_table(app: faust.App, name: str, partitions: int | None = None, acked: bool = False) -> faust.Table:
+    """A changelog-backed table with JSON keys and values (state the core logic keeps);
+    with `acked`, an AckedTable, whose writes the stage can wait for."""
     schema = faust.Schema(key_serializer="json", value_serializer="json")
-    return app.Table(name, partitions=partitions, schema=schema)
+    if not acked:
+        return app.Table(name, partitions=partitions, schema=schema)
+    return app.tables.add(AckedTable(app, name=name, partitions=partitions, schema=schema, beacon=app.tables.beacon))
+
+
+class AckedTable(faust.Table):
+    """A table whose changelog writes can be awaited.
+
+    Faust hands a table write to its producer buffer and returns; the write reaches the broker
+    some time later, in no fixed order with the messages the stage sends itself. A stage that
+    must never let its output get ahead of its state (a SIGKILL in between would leave output
+    the recovered state knows nothing of) waits for `acked()` before it sends."""
+
+    def __init__(self, app: faust.App, **kwargs: object) -> None:
+        super().__init__(app, **kwargs)
+        self.unacked: list[asyncio.Future] = []
+
+    def send_changelog(self, *args: object, **kwargs: object) -> faust.types.FutureMessage:
+        future = super().send_changelog(*args, **kwargs)
+        self.unacked.append(future)
+        return future
+
+    async def acked(self) -> int:
+        """Wait until the broker acknowledged every changelog write made so far; returns how many."""
+        waiting, self.unacked = self.unacked, []
+        if waiting:
+            await asyncio.gather(*waiting)
+        return len(waiting)
 
 
 async def dead_letter(topics: Topics, stage: str, reason: str, payload: bytes | str) -> None:

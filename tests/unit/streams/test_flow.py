@@ -15,8 +15,9 @@ from newsmon.streams.indexing import unpack_all
 from newsmon.streams.tagging import tag_all
 from newsmon.streams.topics import partitioner
 
+from newsmon.core.assignments import StoryAssignments
 from newsmon.core.dedupe import DedupeConfig, Deduper
-from newsmon.core.events import EventClusterer, EventConfig
+from newsmon.core.events import DAY, EventClusterer, EventConfig
 from newsmon.core.pipeline import LocalPipeline
 from newsmon.core.rules import load_rules
 
@@ -30,6 +31,7 @@ def flow(articles: list[Article], batch: int, max_bytes: int) -> tuple[dict[int,
     rules, partition_of = load_rules(None), partitioner(PARTITIONS)
     deduper = Deduper(DedupeConfig(), seen={}, signatures={}, stories={})
     clusterer = EventClusterer(EventConfig(), {})
+    assignments = StoryAssignments({}, horizon_seconds=EventConfig().window_days * DAY)
     indexed: dict[int, list[Article]] = defaultdict(list)
     stories: dict[str, Story] = {}
     payloads = [encode(a) for a in articles]
@@ -37,7 +39,7 @@ def flow(articles: list[Article], batch: int, max_bytes: int) -> tuple[dict[int,
         tagged, refused = tag_all(payloads[start:start + batch], rules)
         assert refused == []
         for message in pack(tagged, max_bytes):
-            decided, touched, refused = decide_all(decode_batch(message).articles, deduper, NOW, clusterer)
+            decided, touched, refused = decide_all(decode_batch(message).articles, deduper, NOW, clusterer, assignments)
             assert refused == []
             for partition, (group, summaries) in split_by_partition(decided, touched, partition_of).items():
                 got, latest, undecodable = unpack_all(pack(group, max_bytes, summaries))
