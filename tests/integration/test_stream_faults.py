@@ -390,3 +390,39 @@ def test_a_deliveries_task_that_raises_restarts_shows_on_health_and_others_keep_
     assert set(accepted) == expected, "every alert taken by the receiver"
     assert again <= restarted, f"{again} alerts posted again for {restarted} restarts"
     assert status == 200 and health["stages"][stage]["status"] == "ok", health
+
+
+# ---- the issue's own case: `newsmon replay` of a poisoned archive into `newsmon up` ---------------
+
+def test_replaying_20_good_articles_and_a_poisoned_one_into_up_loses_none(tmp_path):
+    """The link `http://[oops/x` once crashed the tagging agent and took its whole batch (none of
+    the 20 good articles reached Elasticsearch or news.dlq). Now the article with that link is
+    indexed like the others, with its link as the feed gave it, and a line of the archive that
+    is no article is reported by replay with file and line (replay's rejections are not
+    dead-lettered: collectors/replay.py says why)."""
+    from tests.integration.helpers import newsmon
+
+    good = list(synthetic_articles(20, seed=71, copy_ratio=0))
+    (odd,) = synthetic_articles(1, seed=72, copy_ratio=0)
+    poisoned = msgspec.structs.replace(odd, id="poison-url", url="http://[oops/x")
+    archive = tmp_path / "archive.jsonl"
+    archive.write_bytes(b"\n".join([encode(a) for a in good[:10]] + [encode(poisoned), b"{not json"] + [encode(a) for a in good[10:]]))
+    with running_up(tmp_path / "state", "--feed", "file:///nowhere.xml", NEWSMON_POLL_INTERVAL_SECONDS="3600") as stack:
+        settings = up_settings(stack)
+        es = Elasticsearch(stack.elasticsearch)
+        wait_for(lambda: alive(stack) or health_now(stack.web)[0] == 200, timeout=120, what="the worker's /health")
+        replay = newsmon("replay", str(archive), env=stack.client_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = replay.communicate(timeout=120)
+        wait_for(lambda: es_count(es, ARTICLES) >= len(good) + 1, timeout=90, what=f"21 articles indexed\n{out}{err}")
+        assert asyncio.run(wait_drained(settings, timeout=60)), "offsets committed past every record"
+        assert_exactly_indexed(es, {a.id for a in good} | {poisoned.id})
+        (kept,) = [h["_source"] for h in es.search(index=ARTICLES, query={"ids": {"values": [poisoned.id]}})["hits"]["hits"]]
+        letters = dead_letters(settings)
+        status, health = health_now(stack.web)
+    print(f"\nreplay-poison: replay_exit={replay.returncode} summary={out.strip()!r} indexed={len(good) + 1} dead_letters={len(letters)}")
+    assert replay.returncode == 0, err
+    assert "read 21, published 21" in out and "rejected 1" in out, out
+    assert f"{archive.name}:12" in err and "not JSON" in err, err
+    assert kept["url"] == "http://[oops/x" and kept["title"] == poisoned.title
+    assert letters == [], [(d.stage, d.reason) for d in letters]
+    assert status == 200, health
