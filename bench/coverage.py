@@ -9,8 +9,8 @@ figures are measured on text like this:
 
 * languages: en 60 %, ru 15 %, fa 15 %, ar 10 %; each language's words are its common words
   (written here, ranked first) followed by a Zipf tail of pseudo-words in its own alphabet;
-* lengths: bodies spread around 700 words (lognormal), one article in ten a feed teaser of
-  25-45 words;
+* lengths: bodies spread around 700 words (lognormal), one article in ten (of all, copies
+  counted) a feed teaser of 25-45 words, cut mid-sentence as feeds cut them;
 * topics: a third name a monitored subject in their language, in one sentence in four;
 * copies: a fifth republish a recent article in one of the real-world shapes: hard-wrapped
   at 60 characters under a header block with a byline and an agency tag and a new headline,
@@ -122,6 +122,13 @@ def _paragraphs(rng: np.random.Generator, vocab: _Vocabulary, language: Language
     return paragraphs
 
 
+def _teaser(rng: np.random.Generator, vocab: _Vocabulary, language: Language, words: int) -> str:
+    """A feed's teaser: the first `words` words of a lede, cut where the feed cut it (whole
+    paragraphs would run to 100 words and more, and most "teasers" would not be any)."""
+    lede = " ".join(_paragraphs(rng, vocab, language, words)).split()[:words]
+    return " ".join(lede).rstrip(".") + " …"
+
+
 def _page_html(title: str, paragraphs: list[str], caption: str) -> str:
     """Markup as an extracted page or a full-content feed delivers it."""
     body = [f"<p>{p}</p>" for p in paragraphs]
@@ -168,12 +175,13 @@ def coverage_articles(count: int, seed: int = 7) -> Iterator[Article]:
         if originals and rng.random() < COPY_SHARE:
             title, content = _copy(rng, *originals[int(rng.integers(len(originals)))], language, vocab)
         else:
-            teaser = rng.random() < TEASER_SHARE
-            words = int(rng.integers(25, 46)) if teaser else int(np.clip(rng.lognormal(np.log(700), 0.3), 250, 1600))
+            teaser = rng.random() < TEASER_SHARE / (1 - COPY_SHARE)  # a tenth of all articles
             title = _sentence(rng, vocab)[:100].rstrip(".")
-            paragraphs = _paragraphs(rng, vocab, language, words)
-            content = "".join(f"<p>{p}</p>" for p in paragraphs) if teaser else _page_html(title, paragraphs, _sentence(rng, vocab))
-            if not teaser:
+            if teaser:
+                content = f"<p>{_teaser(rng, vocab, language, int(rng.integers(25, 46)))}</p>"
+            else:
+                paragraphs = _paragraphs(rng, vocab, language, int(np.clip(rng.lognormal(np.log(700), 0.3), 250, 1600)))
+                content = _page_html(title, paragraphs, _sentence(rng, vocab))
                 originals[:] = [*originals[-299:], (title, paragraphs)]
         yield Article(
             id=f"coverage-{seed}-{i:08d}",

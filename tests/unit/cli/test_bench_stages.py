@@ -48,5 +48,6 @@ def test_a_fifth_are_copies(processed):
 
 def test_teasers_and_article_lengths(processed):
     words = [len(article.text.split()) for article in processed]
-    assert 0.04 < sum(count < 150 for count in words) / len(words) < 0.2  # teasers: 25-45 words, up to a paragraph more; bodies 250+
+    assert 0.06 < sum(count < 60 for count in words) / len(words) < 0.14  # a tenth teasers of 25-45 words
+    assert sum(60 <= count < 150 for count in words) / len(words) < 0.02  # the rest: bodies of 250+ words, a few trimmed copies
     assert 550 <= statistics.median(words) <= 900
