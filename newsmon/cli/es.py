@@ -12,6 +12,7 @@ import sys
 from elastic_transport import ConnectionError, ConnectionTimeout
 from elasticsearch import ApiError
 
+from newsmon.cli.arguments import positive_count
 from newsmon.core.urls import redact_url
 from newsmon.es import ElasticsearchError
 from newsmon.es.client import elasticsearch_url, make_client
@@ -24,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="es_action", metavar="ACTION", required=True)
     actions.add_parser("setup", help="install index templates, ILM policy (if available) and indices")
     pruner = actions.add_parser("prune", help="delete monthly article indices older than --keep-months")
-    pruner.add_argument("--keep-months", type=int, required=True, help="months to keep, the current one included")
+    pruner.add_argument("--keep-months", type=positive_count, required=True, help="months to keep, the current one included")
     parser.set_defaults(func=run)
 
 

@@ -98,7 +98,8 @@ CASES = [
     ("kibana-objects-missing", ["kibana", "describe", "--file", "{missing}"], {}, 1, "cannot read saved objects", 1),
     ("kibana-check-es-down", ["kibana", "check"], {}, 2, "Elasticsearch query failed", 1),
     ("es-setup-down", ["es", "setup"], {}, 2, "Elasticsearch unreachable", 1),
-    ("es-prune-not-a-number", ["es", "prune", "--keep-months", "abc"], {}, 2, "invalid int value", USAGE),
+    ("es-prune-not-a-number", ["es", "prune", "--keep-months", "abc"], {}, 2, "expected a whole number > 0", USAGE),
+    ("es-prune-keep-nothing", ["es", "prune", "--keep-months", "0"], {}, 2, "expected a whole number > 0", USAGE),
     # alerts, reprocess: broker down (aiokafka logs its own line first)
     ("alerts-kafka-down", ["alerts", "subscribe", "snapback", "--timeout", "1"], {}, 2, "Kafka unreachable at 127.0.0.1:1", 2),
     ("alerts-max-not-a-number", ["alerts", "subscribe", "snapback", "--max", "x"], {}, 2, "invalid int value", USAGE),
@@ -123,7 +124,7 @@ def test_hostile_input_gives_one_line_and_the_exit_code(tmp_path, files, case, a
     result = newsmon(tmp_path, *(a.format(**files) for a in args),
                      env=base_env(tmp_path, **{k: v.format(**files) for k, v in env.items()}))
     if case.endswith("-down"):  # no retrying for ever: a few seconds here, more when the machine is loaded
-        assert time.monotonic() - started < 45, "a server that is down must fail the command in seconds"
+        assert time.monotonic() - started < 50, "a server that is down must fail the command, not be retried for ever"
     if max_lines:
         assert_one_clear_line(result, code, needle, max_lines)
     else:  # `rules test` reports on stdout, as its tests and docs say
