@@ -30,12 +30,15 @@ from newsmon.schemas.article import Article, DeadLetter, encode
 from newsmon.core.times import now_iso
 from newsmon.kafka import kafka_client_kwargs
 from newsmon.log import kv
-from newsmon.retry import RetryPolicy, RetryStopped, Transient, is_transient, retry
+from newsmon.retry import RetriesExhausted, RetryPolicy, RetryStopped, Transient, is_transient, retry
 from newsmon.settings import Settings
 
 log = logging.getLogger(__name__)
 
 PUBLISH_RETRY = RetryPolicy(first=1.0, cap=30.0)  # for ever: a fetched article waits for the broker
+# One-shot commands (`collect --once`, `replay`) give up after about a minute: a person is
+# waiting for the exit code, and nothing is lost (unseen items are fetched again, a replay re-run).
+ONE_SHOT_RETRY = RetryPolicy(first=1.0, cap=15.0, attempts=7)
 PRODUCER_OPTIONS = {
     "acks": "all",
     "linger_ms": 20,  # batch the burst of one feed's articles into few requests
@@ -94,8 +97,10 @@ class Publisher:
 
     `stage` names the caller on the dead letters ("collect", "replay")."""
 
-    def __init__(self, settings: Settings, stop_event: asyncio.Event | None = None, stage: str = "collect") -> None:
+    def __init__(self, settings: Settings, stop_event: asyncio.Event | None = None, stage: str = "collect",
+                 policy: RetryPolicy = PUBLISH_RETRY) -> None:
         self.topic = settings.raw_topic
+        self.policy = policy
         self.dlq_topic = settings.dlq_topic
         self.stage = stage
         self._client_kwargs = kafka_client_kwargs(settings)  # raises KafkaSettingsError before any I/O
@@ -136,11 +141,13 @@ class Publisher:
                 raise Unacknowledged(f"{len(pending)} articles not acknowledged")
 
         try:
-            await retry(PUBLISH_RETRY, attempt, what="broker unreachable", stop=self._stop,
+            await retry(self.policy, attempt, what="broker unreachable", stop=self._stop,
                         bootstrap=self._client_kwargs["bootstrap_servers"],
                         hint="is `newsmon up` running? else set KAFKA_BOOTSTRAP_SERVERS")
         except KafkaError as exc:  # is_transient said it will not heal
             raise PublishError(f"broker refused {len(pending)} articles: {exc}") from None
+        except RetriesExhausted as exc:
+            raise PublishError(f"broker at {self._client_kwargs['bootstrap_servers']} unreachable: {exc}") from None
         except RetryStopped:
             raise PublishError("collector stopping before the broker acknowledged; items stay unseen and are re-fetched") from None
 

@@ -1,7 +1,8 @@
 """`newsmon collect`: poll feeds and publish their new articles to Kafka, or print them.
 
 Without `--stdout` it publishes to settings.kafka_bootstrap_servers (by default the
-embedded broker `newsmon up` starts); an unreachable broker is retried with backoff.
+embedded broker `newsmon up` starts); an unreachable broker is retried with backoff, for
+ever when polling, for about a minute with `--once`.
 `--stdout` turns the collectors into a plain command-line tool (JSON lines on stdout,
 one line per failed feed on stderr) that needs no broker and keeps no fetch state, so
 the same invocation always prints what the feeds currently hold.
@@ -9,7 +10,8 @@ the same invocation always prints what the feeds currently hold.
 Exit codes: 0 the pass completed (a failed feed is one stderr line and backs off, it does
 not fail the run: the other feeds' articles are out); 1 the fetch state could not be saved
 (full or read-only disk: the next run re-sends what this one sent, deduped downstream by
-id); 2 a usage error.
+id), or with `--once` the broker stayed unreachable (those articles stay unseen and the next
+run fetches them again); 2 a usage error.
 """
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ import sys
 
 from newsmon.cli.arguments import positive_number
 from newsmon.collectors.pages import shard_feeds
-from newsmon.collectors.publisher import Publisher
-from newsmon.collectors.run import CycleReport, Sink, collect_once, poll
+from newsmon.collectors.publisher import ONE_SHOT_RETRY, PUBLISH_RETRY, Publisher
+from newsmon.collectors.run import UNPUBLISHED, CycleReport, Sink, collect_once, poll
 from newsmon.collectors.state import StateStore
 from newsmon.schemas.article import Article, encode
 from newsmon.settings import Settings
@@ -37,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="poll RSS/Atom feeds, publish new articles to Kafka (or print them)",
         description="Poll RSS/Atom feeds and publish new articles to the raw topic. "
         "Feed failures are reported one line per feed on stderr; the exit code is 0 once the run completed, "
-        "1 when the fetch state could not be saved, 2 on a usage error.",
+        "1 when the fetch state could not be saved or (with --once) the broker stayed unreachable, 2 on a usage error.",
     )
     parser.add_argument("--once", action="store_true", help="one pass over the feeds, then exit")
     parser.add_argument("--feed", action="append", metavar="URL",
@@ -70,8 +72,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"poll_interval_seconds": args.interval})
     if args.no_full_text:
         settings = settings.model_copy(update={"full_text": "never"})
-    report = asyncio.run(collect(settings, feeds, once=args.once, to_stdout=args.stdout))  # a reader leaving (`| head`): main()
-    return 1 if report is not None and report.state_error else 0
+    report, stopped = asyncio.run(collect(settings, feeds, once=args.once, to_stdout=args.stdout))  # `| head`: main()
+    unpublished = report.count(UNPUBLISHED) if report is not None and not stopped else 0  # a stop is no failure
+    if unpublished:
+        print(f"newsmon collect: the articles of {unpublished} feed(s) not published (broker unreachable); "
+              "they stay unseen and are fetched again by the next run", file=sys.stderr)
+    return 1 if report is not None and (report.state_error or unpublished) else 0
 
 
 async def print_articles(articles: list[Article]) -> None:
@@ -80,16 +86,17 @@ async def print_articles(articles: list[Article]) -> None:
     out.flush()
 
 
-async def collect(settings: Settings, feeds: list[str], *, once: bool, to_stdout: bool) -> CycleReport | None:
+async def collect(settings: Settings, feeds: list[str], *, once: bool, to_stdout: bool) -> tuple[CycleReport | None, bool]:
+    """The pass's report (None when polling), and whether a signal stopped the run."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     store = StateStore(None) if to_stdout else StateStore.load(settings.data_dir)
     if to_stdout:
-        return await cycle_or_poll(settings, feeds, print_articles, stop, store, once)
-    async with Publisher(settings, stop) as publisher:
-        return await cycle_or_poll(settings, feeds, publisher.publish, stop, store, once)
+        return await cycle_or_poll(settings, feeds, print_articles, stop, store, once), stop.is_set()
+    async with Publisher(settings, stop, policy=ONE_SHOT_RETRY if once else PUBLISH_RETRY) as publisher:
+        return await cycle_or_poll(settings, feeds, publisher.publish, stop, store, once), stop.is_set()
 
 
 async def cycle_or_poll(settings: Settings, feeds: list[str], sink: Sink, stop: asyncio.Event,

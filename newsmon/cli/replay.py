@@ -30,7 +30,7 @@ from rich.progress import (
 )
 
 from newsmon.cli.arguments import positive_number
-from newsmon.collectors.publisher import Publisher, PublishError
+from newsmon.collectors.publisher import ONE_SHOT_RETRY, Publisher, PublishError
 from newsmon.collectors.replay import (
     PageReplay,
     Rejection,
@@ -107,7 +107,7 @@ async def publish(settings: Settings, articles: list[Article], speed: float | No
     task = progress.add_task("replay", total=len(articles), rate=0.0)
     started, last_line = time.monotonic(), time.monotonic()
     history_start = epoch_from_iso(articles[0].published) if articles else 0.0
-    async with Publisher(settings, stage="replay") as publisher:
+    async with Publisher(settings, stage="replay", policy=ONE_SHOT_RETRY) as publisher:
         with progress:
             for offset in range(0, len(articles), 1 if speed else BATCH):
                 batch = articles[offset: offset + (1 if speed else BATCH)]

@@ -7,12 +7,13 @@ from datetime import datetime, timezone
 import pytest
 from aiokafka import AIOKafkaConsumer
 from newsmon.collectors.normalize import articles_from_bytes
-from newsmon.collectors.publisher import Publisher
+from newsmon.collectors.publisher import Publisher, PublishError
 from newsmon.collectors.run import COLLECTED, collect_once, run_collectors
 from newsmon.collectors.state import StateStore
 from newsmon.schemas.article import decode_article
 
 from newsmon.embedded import free_port, tansu
+from newsmon.retry import RetryPolicy
 from newsmon.settings import Settings
 from tests.conftest import FIXTURES
 
@@ -86,6 +87,23 @@ def test_broker_down_at_start_then_started_loses_nothing(tmp_path, unique, caplo
 
     records = asyncio.run(scenario())
     assert {key for key, _ in records} == {a.id for a in articles}
+
+
+def test_a_bounded_policy_gives_up_on_a_dead_broker_with_one_error(tmp_path, unique):
+    """What `collect --once` and `replay` use: a person waits for the exit code, so the dead
+    broker ends the run with a PublishError naming it, after the policy's tries."""
+    bootstrap = f"127.0.0.1:{free_port()}"
+
+    async def scenario() -> str:
+        policy = RetryPolicy(first=0.05, cap=0.1, attempts=3)
+        async with Publisher(broker_settings(bootstrap, f"news.raw.{unique}", tmp_path), policy=policy) as publisher:
+            with pytest.raises(PublishError) as failed:
+                await asyncio.wait_for(publisher.publish(fixture_articles()), 60)
+            assert publisher.acknowledged == 0
+            return str(failed.value)
+
+    message = asyncio.run(scenario())
+    assert bootstrap in message and "3 tries failed" in message
 
 
 def test_collect_once_publishes_each_article_once_across_runs(servers, unique, tmp_path):
