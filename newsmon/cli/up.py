@@ -60,9 +60,15 @@ def choose_feeds(args: argparse.Namespace, settings: Settings) -> list[str]:
     if args.feeds:
         return args.feeds
     if args.demo and not network_reachable(settings.feeds):
-        log.info(kv(event="offline", detail="network unreachable: using the bundled sample feeds"))
+        log.info(kv(event="offline", detail="network unreachable: using the bundled sample feeds, article pages not fetched"))
         return sample_feed_urls()
     return settings.feeds
+
+
+def offline_settings(settings: Settings) -> Settings:
+    """The bundled samples offline: their links name hosts that cannot be reached, so the
+    article pages are not asked for (one robots-unavailable line per host otherwise)."""
+    return settings.model_copy(update={"full_text": "never"}) if settings.feeds == sample_feed_urls() else settings
 
 
 def taken_ports(settings: Settings, names: list[str]) -> list[str]:
@@ -89,7 +95,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"data_dir": args.data_dir})
     if args.no_full_text:
         settings = settings.model_copy(update={"full_text": "never"})
-    settings = settings.model_copy(update={"feeds": choose_feeds(args, settings)})
+    settings = offline_settings(settings.model_copy(update={"feeds": choose_feeds(args, settings)}))
     ports = ["web_port"]
     ports += [] if settings.kafka_bootstrap_servers else ["embedded_kafka_port"]
     ports += [] if settings.elasticsearch_url else ["embedded_elasticsearch_port"]
