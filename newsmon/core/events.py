@@ -397,7 +397,8 @@ class EventClusterer:
             story_id, reason = matches[0][1], "event"
             if matches[0][0] >= self.config.merge:
                 close = self.config.merge_close * matches[0][0]
-                merged = tuple(self._merge(other, story_id) for ratio, other in matches[1:]
+                # Each merge into the survivor so far: a story older than it turns the tables.
+                merged = tuple(self._merge(other, self._survivor(story_id)) for ratio, other in matches[1:]
                                if ratio >= self.config.merge and ratio >= close)
                 story_id = self._survivor(story_id)
             else:
@@ -430,7 +431,9 @@ class EventClusterer:
         self._postings.clear()
         self._norms.clear()
         self._named.clear()
-        for story_id, record in self.live.items():
+        # An absorbed story keeps its groups (its document shows what it held), and so does the
+        # survivor: map each group to the story it is live in, whatever order the records come in.
+        for story_id, record in sorted(self.live.items(), key=lambda item: not item[1]["story"]["merged_into"]):
             for cluster in record["groups"]:
                 self._group[cluster] = story_id
             if not record["story"]["merged_into"]:

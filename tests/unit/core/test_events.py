@@ -155,3 +155,29 @@ def test_stories_do_not_depend_on_the_hash_seed() -> None:
         for seed in ("1", "2", "3")
     }
     assert len(runs) == 1 and "treaty-signing" in runs.pop()
+
+
+def test_one_article_merging_an_older_and_a_younger_story_leaves_one_survivor(monkeypatch) -> None:
+    """The best match is the middle story; the oldest turns the tables on it, and the youngest
+    must then join the oldest, not the story just absorbed (its groups stayed in a merged
+    story, and a restart mapped them to whichever record came last)."""
+    clusterer = EventClusterer(EventConfig(), {})
+    ids = [assign(clusterer, name, title, title, "en", T0 + n * 3600, source=f"{name}.example")
+           for n, (name, title) in enumerate([("a", "Quake hits Kerman"), ("b", "Gold climbs to a record"),
+                                              ("c", "Derby ends two all in Tabriz")])]
+    assert ids == ["a", "b", "c"]
+    monkeypatch.setattr(clusterer, "_matches", lambda *_: [(9.0, "b"), (8.9, "a"), (8.8, "c")])
+    decided = clusterer.assign(
+        article_id="d", cluster_id="d", cluster_copies=1, title="d", text="d", url="https://e.org/d", source="d.example",
+        language="en", published="", topics=(), now=T0 + 4 * 3600)
+    assert decided.story_id == "a" and set(decided.merged) == {"b", "c"}
+    clusterer.flush()
+    survivor = clusterer.story("a")
+    assert survivor["articles"] == 4 and survivor["source_count"] == 4
+    assert {clusterer.story(s)["merged_into"] for s in ("b", "c")} == {"a"}
+    restarted = EventClusterer(EventConfig(), dict(clusterer.records))
+    for group in "abcd":  # every copy group leads to the one survivor after a restart
+        again = restarted.assign(
+            article_id=group + "-copy", cluster_id=group, cluster_copies=2, title="x", text="x", url="https://e.org/x",
+            source="x.example", language="en", published="", topics=(), now=T0 + 5 * 3600)
+        assert again.story_id == "a" and again.reason == "copy"
