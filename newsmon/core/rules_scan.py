@@ -19,6 +19,8 @@ from newsmon.core.rules_terms import surface_forms
 Hit = tuple[int, str]
 # Per byte value: 0 not part of a word, 1 an ASCII letter/digit, 2 part of a multi-byte
 # character (decode it to know).
+# ʼ (U+02BC) is a letter to Unicode but an apostrophe in Turkish/Azerbaijani copy (Rusyaʼya): it ends a word.
+_LETTER_APOSTROPHE = "\u02bc"
 _BYTE_KIND = bytes(2 if c >= 0x80 else 1 if chr(c).isalnum() else 0 for c in range(256))
 
 
@@ -97,14 +99,16 @@ def _word_before(b: bytes, i: int) -> bool:
     j = i - 1
     while j > 0 and b[j] & 0xC0 == 0x80:
         j -= 1
-    return b[j:i].decode("utf-8", "ignore").isalnum()
+    char = b[j:i].decode("utf-8", "ignore")
+    return char.isalnum() and char != _LETTER_APOSTROPHE
 
 
 def _word_at(b: bytes, i: int) -> bool:
     """Is the (non-ASCII) character starting at byte i a letter or digit?"""
     c = b[i]
     width = 2 if c < 0xE0 else 3 if c < 0xF0 else 4
-    return b[i:i + width].decode("utf-8", "ignore").isalnum()
+    char = b[i:i + width].decode("utf-8", "ignore")
+    return char.isalnum() and char != _LETTER_APOSTROPHE
 
 
 def words_between(b: bytes, lo: int, hi: int) -> int:

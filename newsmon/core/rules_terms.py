@@ -16,7 +16,13 @@ Term syntax (documented for authors in schemas/topics.yaml and docs/tagging.md):
   a word with a capital      -> that exact case only (UN, E3, INSTC, АЭС)
 Per language: Turkish/Azerbaijani terms get the dotted capital (iran -> İran, İRAN); Arabic terms
 get the attached prefixes (the article ال, و ب ل ف, and their combinations) on their first word;
-Arabic-script terms get hamza/alef, ta marbuta and final yeh variants.
+Arabic-script terms get Persian/Arabic yeh and kaf, ta marbuta and final yeh variants.
+
+Every alef form (آ أ إ ٱ) is the bare alef in terms and text alike (`fold_alef`, used by
+surface_forms and prepare): one word mixes them with the bare one (الأمم), so no whole-term variant could cover them.
+Every apostrophe (’ ‘ ʼ ´ ` ′ ‛) in a term is the straight one, and a term with one gets a form per
+APOSTROPHES character, so text keeps its apostrophes (folding them would cost every English article
+with typographic quotes a rewrite); the scanner counts ʼ, a letter to Unicode, as no part of a word.
 
 Every expansion is a product, so a term's forms are counted before any is made: a term that
 would need more than MAX_FORMS keys is refused with a clear error instead of filling memory
@@ -34,7 +40,8 @@ from dataclasses import dataclass
 # (Expanding keys is cheaper than rewriting dashes in the text: a scan costs the same
 # whatever the number of keys, while each substring rewrite of an article costs microseconds.)
 DASH_JOINS = ("-", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015", "\u2212",
-              " - ", " \u2013 ", " \u2014 ", " ")
+              " - ", " \u2013 ", " \u2014 ", " ",
+              "- ", " -", "\u2013 ", " \u2013", "\u2014 ", " \u2014")  # spaced on one side: "Şimal- Cənub"
 SPACE_JOINS = (" ",)
 # Persian and Urdu write the parts of a word apart, with a ZWNJ or joined, interchangeably:
 # می شود = می‌شود = میشود, بین المللی = بین‌المللی = بینالمللی.
@@ -48,10 +55,16 @@ _TOKEN = re.compile(rf"\s*[{_DASHES}]\s*|[\s\u200c]+")
 # "X‌وY", the Persian compound with و (and): حمل‌ونقل, گفت‌وگو, رفت‌وآمد.
 _CONJUNCTION = re.compile("(?<=[\u0600-\u06ff])\u200c\u0648(?=[\u0600-\u06ff]{2})")
 # Persian text as published mixes Arabic code points for the same letters, and Arabic text
-# drops the hamza from alef, writes ta marbuta as heh and final yeh as alef maksura.
+# writes ta marbuta as heh and final yeh as alef maksura (alef forms are folded: fold_alef).
 # A text typed on one keyboard uses one form throughout, so each substitution is applied to a
 # whole term at once (keeps the key count linear, not exponential, in its length).
-_ARABIC_VARIANTS = (("ی", "ي"), ("ک", "ك"), ("آ", "ا"), ("أ", "ا"), ("إ", "ا"), ("ة", "ه"))
+_ARABIC_VARIANTS = (("ی", "ي"), ("ک", "ك"), ("ة", "ه"))
+# Folded to the bare alef in terms and text (fold_alef); each has the bare alef's UTF-8 width,
+# so offsets in the text stay where they were.
+_ALEFS = "\u0622\u0623\u0625\u0671"  # آ أ إ ٱ
+# Every way copy writes an apostrophe: a term's are folded to the first, and expanded to all.
+APOSTROPHES = "'\u2019\u2018\u02bc\u00b4`\u2032\u201b"
+_TO_STRAIGHT = str.maketrans(dict.fromkeys(APOSTROPHES[1:], "'"))
 _FINAL_YEH = re.compile("[يی](?= |\u200c|$)")
 # Arabic attaches the article and one-letter particles to the word: البوشهر, وبوشهر, للمحطة.
 _ARABIC_PREFIXES = ("", "ال", "و", "ب", "ل", "ف", "وال", "بال", "لل", "فال", "وب", "ول", "ولل")
@@ -85,6 +98,7 @@ def parse_term(text: str) -> Term:
         raise TermSyntaxError("empty term")
     stem = raw.endswith("*")
     body = _INVISIBLE.sub("", raw[:-1] if stem else raw).replace("ё", "е").replace("Ё", "Е")
+    body = body.translate(_TO_STRAIGHT)
     if "*" in body:
         raise TermSyntaxError(f"'*' is allowed only at the end of a term: {text!r}")
     body = _CONJUNCTION.sub("\u200c\u0648\u200c", body)  # حمل‌ونقل: the parts are حمل, و, نقل
@@ -149,23 +163,37 @@ def _without_article(word: str) -> str:
 def _letter_variant_bound(term: Term) -> int:
     letters = "".join(term.words)
     pairs = sum(1 for plain, _ in _ARABIC_VARIANTS if plain in letters) + bool(_FINAL_YEH.search(" ".join(term.words)))
-    return 2 ** pairs * (len(_DIGITS) if any(c.isdigit() for c in letters) else 1)
+    return 2 ** pairs * (len(_DIGITS) if any(c.isdigit() for c in letters) else 1) * (
+        len(APOSTROPHES) if "'" in letters else 1)
 
 
 def _letter_variants(phrase: str) -> set[str]:
-    forms = {phrase}
+    forms = {fold_alef(phrase)}  # after the prefixes: آلية is not the article + ية
     for plain, variant in _ARABIC_VARIANTS:
         forms |= {f.replace(plain, variant) for f in forms if plain in f}
     if _FINAL_YEH.search(phrase):
         forms |= {_FINAL_YEH.sub("ى", f) for f in forms}
+    if "'" in phrase:
+        forms |= {f.replace("'", mark) for f in forms for mark in APOSTROPHES[1:]}
     if any(c.isdigit() for c in phrase):
         forms |= {f.translate(str.maketrans(_DIGITS[0], digits)) for f in forms for digits in _DIGITS[1:]}
     return forms
 
 
+def fold_alef(s: str) -> str:
+    """`s` with every alef form as the bare alef: the folding terms (surface_forms) and Arabic-script
+    text (prepare) share. A form costs one substring test when absent; str.translate would cost
+    ~100 ns a character."""
+    for alef in _ALEFS:
+        if alef in s:
+            s = s.replace(alef, "\u0627")
+    return s
+
+
 def prepare(title: str, text: str) -> bytes:
     """Title and body as the UTF-8 bytes the scanner reads, with the fixes that key expansion
-    cannot cover: ё as е, invisible characters and Arabic diacritics/tatweel removed.
+    cannot cover: ё as е; in Arabic script, alef forms folded (fold_alef), invisible characters and
+    diacritics/tatweel removed.
 
     Decided by what the text contains, not by its language label, so a text identified as a
     close language (Ukrainian for Russian, Persian for Arabic) gets the same fixes."""
@@ -174,5 +202,5 @@ def prepare(title: str, text: str) -> bytes:
         if "ё" in s or "Ё" in s:
             s = s.replace("ё", "е").replace("Ё", "Е")
         if "\u0627" in s or any(probe in s for probe in _INVISIBLE_PROBES):  # alef: Arabic script
-            s = _INVISIBLE.sub("", s)
+            s = fold_alef(_INVISIBLE.sub("", s))
     return s.encode()

@@ -332,10 +332,10 @@ def test_a_string_two_languages_share_is_named_in_the_article_language(rules: Ru
 
 
 def test_five_hyphenated_words_expand_linearly(tmp_path: Path) -> None:
-    from newsmon.core.rules_terms import parse_term, surface_forms
+    from newsmon.core.rules_terms import DASH_JOINS, parse_term, surface_forms
 
     forms = surface_forms(parse_term("north-south-east-west-centre"))
-    assert len(forms) <= 12 * 3 ** 5 and "North–South–East–West–Centre" in forms
+    assert len(forms) <= len(DASH_JOINS) * 3 ** 5 and "North–South–East–West–Centre" in forms
     demo = load_rules(write_rules(tmp_path, MINIMAL.replace("en: [bushehr]", "en: [kazakhstan-turkmenistan-iran-russia-india]")))
     assert demo.tag("", "Kazakhstan–Turkmenistan–Iran–Russia–India reactor")
 
@@ -347,3 +347,68 @@ def test_a_term_too_long_to_expand_is_refused_with_file_and_line(tmp_path: Path)
         load_rules(path)
     assert str(error.value).startswith(f"{path}:5: topic 'demo' terms.anchor.en: term ")
     assert "literal forms (at most 20000)" in str(error.value)
+
+
+# --- issue 18's rule-language gaps: one-side-spaced dashes, alef forms, apostrophes ----------------
+
+ONE_TERM = """\
+version: 1
+topics:
+  - id: demo
+    terms:
+      anchor: {{{language}: ["{term}"]}}
+    rules:
+      - id: one
+        match: anchor
+"""
+
+
+def one_term(tmp_path: Path, language: str, term: str) -> RuleSet:
+    return load_rules(write_rules(tmp_path, ONE_TERM.format(language=language, term=term)))
+
+
+@pytest.mark.parametrize(("language", "term", "text"), [
+    ("az", "şimal-cənub", "Şimal- Cənub dəhlizi"), ("az", "şimal-cənub", "Şimal -Cənub dəhlizi"),
+    ("en", "north-south", "the North– South corridor"), ("en", "north-south", "the north —south corridor"),
+    ("ru", "север-юг", "коридор «Север —Юг»"), ("ru", "север-юг", "коридор «Север- Юг»"),
+])
+def test_a_dash_spaced_on_one_side_matches(tmp_path: Path, language: str, term: str, text: str) -> None:
+    demo = one_term(tmp_path, language, term)
+    assert demo.tag("", text) == [TopicMatch("demo", f"{language}.one")]
+    assert not demo.tag("", text.replace("Cənub", "Cənubi").replace("South", "Southern")
+                        .replace("south", "southern").replace("Юг", "Югра"))  # still whole words
+
+
+ALEF_FORMS = ("\u0622", "\u0623", "\u0625", "\u0671", "\u0627")  # آ أ إ ٱ ا
+
+
+@pytest.mark.parametrize("term_alef", ALEF_FORMS)
+@pytest.mark.parametrize("text_alef", ALEF_FORMS)
+def test_every_alef_form_in_a_term_finds_every_alef_form_in_text(tmp_path: Path, term_alef: str,
+                                                                  text_alef: str) -> None:
+    demo = one_term(tmp_path, "ar", f"{term_alef}ستارا")
+    assert demo.tag("", f"خط رشت {text_alef}ستارا الحديدي")
+    assert demo.tag("", f"قال و{text_alef}ستارا")  # with an attached prefix
+    assert not demo.tag("", f"خط {text_alef}ستاراتي")  # still a whole word
+
+
+def test_alef_forms_mixed_within_a_word_are_one_word(tmp_path: Path) -> None:
+    demo = one_term(tmp_path, "ar", "الأمم المتحدة")
+    assert all(demo.tag("", f"قالت {text} اليوم") for text in ("الامم المتحدة", "الإمم المتحده", "وٱلأمم المتحدة"))
+
+
+APOSTROPHE_FORMS = ("'", "\u2019", "\u2018", "\u02bc", "\u00b4")  # ' ’ ‘ ʼ ´
+
+
+@pytest.mark.parametrize("term_mark", APOSTROPHE_FORMS)
+@pytest.mark.parametrize("text_mark", APOSTROPHE_FORMS)
+def test_every_apostrophe_in_a_term_finds_every_apostrophe_in_text(tmp_path: Path, term_mark: str,
+                                                                    text_mark: str) -> None:
+    demo = one_term(tmp_path, "tr", f"rusya{term_mark}ya")
+    assert demo.tag("", f"İran {text_mark.join(['Rusya', 'ya'])} gitti")
+    assert not demo.tag("", "İran Rusyaya gitti")  # the apostrophe is part of the term
+
+
+def test_a_letter_apostrophe_ends_a_word_like_the_others(tmp_path: Path) -> None:
+    demo = one_term(tmp_path, "tr", "rusya")  # ʼ (U+02BC) is a letter to Unicode
+    assert demo.tag("", "İran Rusya\u02bcya gitti") and demo.tag("", "\u02bcRusya\u02bc dedi")
