@@ -23,7 +23,7 @@ from newsmon.cli.process import CHUNK
 from newsmon.collectors.normalize import articles_from_bytes
 from newsmon.core.dedupe import DedupeConfig, Deduper
 from newsmon.core.events import EventClusterer, EventConfig
-from newsmon.core.language import identify_language
+from newsmon.core.language import identify_language, identify_languages
 from newsmon.core.pipeline import assign_event, dedupe, enrich_all, tag
 from newsmon.core.rules import RuleSet
 from newsmon.core.times import parse_iso
@@ -84,7 +84,7 @@ def stage_costs(articles: Sequence[Article], rules: RuleSet, pages: int = 200) -
 
     stages: list[tuple[str, Callable[[Sequence[Article]], list]]] = [
         ("enrich_us", enrich_all),
-        ("language_us", lambda batch: [identify_language(f"{a.title}\n{a.text}") for a in batch]),  # enrich's share, apart
+        ("language_us", lambda batch: identify_languages([f"{a.title}\n{a.text}" for a in batch], [""] * len(batch))),  # enrich's share, apart, as enrich_all calls it
         ("tag_us", lambda batch: [tag(a, rules) for a in batch]),
         ("copies_us", lambda batch: [dedupe(a, deduper, now)[0] for a in batch]),
         ("events_us", events),

