@@ -215,10 +215,10 @@ class LanguageModel:
         # mostly-zero path matrices is 30 times the work, and BLAS threads stall a busy host)
         scores = turns[self._paths].sum(axis=1).T
         k = min(k, len(self.labels))
+        each = np.arange(len(texts))[:, None]
         top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        order = np.argsort(-top_scores, axis=1, kind="stable")
-        top, top_scores = np.take_along_axis(top, order, axis=1), np.take_along_axis(top_scores, order, axis=1)
+        top = top[each, np.argsort(-scores[each, top], axis=1, kind="stable")]
+        top_scores = scores[each, top]
         labels, kept = self.labels, (top_scores >= np.log(_LOG_FLOOR)).tolist()
         return [
             [(labels[i], p) for i, p, keep in zip(row, probabilities, keeps) if keep]
