@@ -14,11 +14,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
+
 from newsmon.collectors.parser import parse_feed
 from newsmon.collectors.sizes import RAW_RECORD_MAX_BYTES
 from newsmon.schemas.article import Article
 
-from newsmon.core.language import identify_language
+from newsmon.core.language import identify_languages
 from newsmon.core.text import html_to_text
 from newsmon.core.times import iso_from_datetime
 from newsmon.core.urls import article_id, canonicalize_url, is_web_url, redact_url
@@ -59,12 +61,16 @@ def articles_from_bytes(
         "source": html_to_text(feed.get("title", "")),
         "language": language_tag(feed.get("language", "")),
     }
-    articles = (normalize_entry(entry, defaults, counts) for entry in parsed.entries)
-    return [article for article in articles if article is not None]
+    normalised = [found for found in (normalize_entry(entry, defaults, counts) for entry in parsed.entries) if found]
+    # One language call for the feed's entries: the model reads a batch in one pass, and a
+    # text at a time costs several times as much.
+    languages = identify_languages([text for _, text in normalised], [a.declared_language for a, _ in normalised])
+    return [msgspec.structs.replace(article, language=language) for (article, _), language in zip(normalised, languages)]
 
 
-def normalize_entry(entry: Any, defaults: dict[str, Any], counts: Counter[str]) -> Article | None:
-    """One feedparser entry -> Article, or None (counted) when it has no usable link or text."""
+def normalize_entry(entry: Any, defaults: dict[str, Any], counts: Counter[str]) -> tuple[Article, str] | None:
+    """One feedparser entry -> (Article without its language, the text to identify it from),
+    or None (counted) when it has no usable link or text."""
     url = entry_url(entry)
     if not url:
         counts[SKIP_BAD_LINK if had_link(entry) else SKIP_NO_LINK] += 1
@@ -93,11 +99,10 @@ def normalize_entry(entry: Any, defaults: dict[str, Any], counts: Counter[str]) 
         feed=defaults["feed"],
         fetched=iso_from_datetime(fetched),
         authors=entry_authors(entry),
-        language=identify_language(f"{title}\n{text}", declared),
         declared_language=declared,
         guid=entry.get("id", ""),
         canonical_link=canonical_link,
-    )
+    ), f"{title}\n{text}"
 
 
 def entry_url(entry: Any) -> str:
