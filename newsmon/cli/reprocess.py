@@ -21,7 +21,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 
 from newsmon.cli.replay import parse_date
 from newsmon.collectors.replay import reextracted
-from newsmon.core.pipeline import enrich, tag
+from newsmon.core.pipeline import enrich_all, tag
 from newsmon.core.rules import RuleFileError, load_rules
 from newsmon.core.times import epoch_from_iso
 from newsmon.es import IndexingUnavailable
@@ -70,7 +70,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"newsmon reprocess: Kafka unreachable at {settings.kafka_bootstrap_servers}: {exc}", file=sys.stderr)
         return 2
     redone = [reextracted(a, settings.data_dir) for a in raw] if args.reextract else [None] * len(raw)
-    articles = [tag(enrich(again or a), rules) for a, again in zip(raw, redone)]
+    todo = [again or a for a, again in zip(raw, redone)]
+    articles = [tag(a, rules) for start in range(0, len(todo), BATCH) for a in enrich_all(todo[start:start + BATCH])]
     sink = ElasticsearchSink(make_client(settings), settings)
     updated, missing, rejected = 0, 0, 0
     for offset in range(0, len(articles), BATCH):
