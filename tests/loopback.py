@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -21,3 +22,23 @@ def serve(handler: Callable[..., http.server.BaseHTTPRequestHandler]) -> Iterato
     finally:
         server.shutdown()
         server.server_close()
+
+
+class Trickle(http.server.BaseHTTPRequestHandler):
+    """Answers a POST with 200 and a 30-byte body sent one byte a second: a read timeout alone never fires."""
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Length", "30")
+        self.end_headers()
+        for _ in range(30):
+            try:
+                self.wfile.write(b"x")
+                self.wfile.flush()
+            except OSError:
+                return
+            time.sleep(1.0)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        pass

@@ -16,6 +16,7 @@ input matrix as product-quantized codes with quantized row norms; the output mat
 from __future__ import annotations
 
 import struct
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -90,6 +91,7 @@ class LanguageModel:
         self._out = read.array("<f4", rows * cols).reshape(rows, cols)[: nlabels - 1]  # one row an inner node
         self._paths = _paths(counts)
         self._capacity = cache_words
+        self._lock = threading.Lock()
         self._table = np.zeros((cache_words, self.dim), dtype=np.float32)
         self._sizes = np.zeros(cache_words, dtype=np.float32)
         self._slots: dict[bytes, int] = {}
@@ -185,7 +187,13 @@ class LanguageModel:
         return self._bucket_rows[h % np.uint32(self.bucket)]
 
     def predict(self, texts: Sequence[str], k: int) -> list[list[tuple[str, float]]]:
-        """Each text's (at most) k likeliest labels, best first, with their probabilities."""
+        """Each text's (at most) k likeliest labels, best first, with their probabilities.
+        One caller at a time: the word table is shared, and collectors normalise feeds in
+        worker threads (two at once broke the table's bookkeeping)."""
+        with self._lock:
+            return self._predict(texts, k)
+
+    def _predict(self, texts: Sequence[str], k: int) -> list[list[tuple[str, float]]]:
         hidden = np.empty((len(texts), self.dim), dtype=np.float32)
         slots: list[int] = []
         starts: list[int] = []

@@ -53,7 +53,7 @@ from tests.integration.test_faults import (
     running_stack,
     worker_log,
 )
-from tests.loopback import serve
+from tests.loopback import Trickle, serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("faults")]
 
@@ -156,26 +156,6 @@ def receiver(hold_first: threading.Event | None = None) -> Iterator[tuple[str, l
 
     with serve(Handler) as url:
         yield url, taken, arrived
-
-
-class Trickle(http.server.BaseHTTPRequestHandler):
-    """Answers 200 with a 30-byte body sent one byte a second: a read timeout alone never fires."""
-
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(200)
-        self.send_header("Content-Length", "30")
-        self.end_headers()
-        for _ in range(30):
-            try:
-                self.wfile.write(b"x")
-                self.wfile.flush()
-            except OSError:
-                return
-            time.sleep(1.0)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-        pass
 
 
 def alerts_on_topics(settings: Settings) -> list[tuple[Alert, float]]:

@@ -36,7 +36,7 @@ from tests.integration.helpers import (
     settle,
     wait_for,
 )
-from tests.loopback import serve
+from tests.loopback import Trickle, serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("up")]
 
@@ -166,23 +166,6 @@ def test_a_trickling_receiver_is_cut_at_the_deadline_and_delays_only_itself():
     from newsmon.streams.deliveries import DeliveryFailed, Deliverer
 
     from newsmon.settings import Settings, WebhookTarget
-
-    class Trickle(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - stdlib naming
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self.send_response(200)
-            self.send_header("Content-Length", "30")
-            self.end_headers()
-            for _ in range(30):  # one byte a second: a read timeout alone would never fire
-                try:
-                    self.wfile.write(b"x")
-                    self.wfile.flush()
-                except OSError:
-                    return
-                time.sleep(1.0)
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
-            pass
 
     alert = Alert(kind="story", topic="bushehr", title="t", cluster_id="c1", created="2025-10-14T08:01:00Z")
     settings = Settings(webhook_timeout_seconds=1.0, webhook_attempts=2, webhook_backoff_seconds=0.1)

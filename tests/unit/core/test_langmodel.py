@@ -64,3 +64,20 @@ def test_a_damaged_model_file_is_refused(model_path, tmp_path) -> None:
     (tmp_path / "other.bin").write_bytes(b"\0" * 64)
     with pytest.raises(ValueError, match="not a fastText"):
         LanguageModel(tmp_path / "other.bin")
+
+
+def test_threads_sharing_the_model_get_the_answers_one_thread_gets(model_path: Path) -> None:
+    """Collectors normalise feeds in worker threads: the shared word table (here small, so it
+    fills and is cleared again and again) must not mix their batches."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from newsmon.bench.coverage import coverage_articles
+
+    model = LanguageModel(model_path, cache_words=3_000)
+    texts = [f"{a.title} {a.content}"[:300] for a in coverage_articles(300, seed=11)]
+    chunks = [texts[i:i + 15] for i in range(0, len(texts), 15)]
+    alone = [model.predict(chunk, 3) for chunk in chunks]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda chunk: model.predict(chunk, 3), chunks * 4))
+    assert [[label for label, _ in answer] for batch in together for answer in batch] == \
+        [[label for label, _ in answer] for batch in alone * 4 for answer in batch]
