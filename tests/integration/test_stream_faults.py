@@ -335,22 +335,29 @@ def test_a_deliveries_task_that_raises_restarts_shows_on_health_and_others_keep_
                         while not intruder.assignment():
                             await asyncio.sleep(0.1)
                     release.set()  # the held alert is answered now: the worker's commit after it is refused
-                    seen_failing, indexed_while_failing = None, 0
+                    seen_failing, nudged_at = None, time.monotonic()
                     async with asyncio.timeout(120):  # the refused commit comes after the worker's next poll: slow under load
                         while seen_failing is None:
                             status, health = await asyncio.to_thread(health_now, stack.web)
                             state = health.get("stages", {}).get(stage, {})
                             if state.get("status") == "failing":
                                 seen_failing = {"http": status, **state}
+                            elif time.monotonic() - nudged_at > 10:
+                                # The worker's heartbeat can notice the intruder first and re-join before its
+                                # commit, which then succeeds; a fresh alert is one more commit to refuse.
+                                nudges.append(on_topic(list(synthetic_articles(1, seed=70 + len(nudges), copy_ratio=0))))
+                                await publish(settings, [(a.id.encode(), encode(a)) for a in nudges[-1]])
+                                nudged_at = time.monotonic()
                             await asyncio.sleep(0.05)
                     await publish(settings, [(a.id.encode(), encode(a)) for a in later])
-                    await asyncio.to_thread(wait_for, lambda: es_count(es, ARTICLES) >= len(first) + len(later), 60, 0.5,
-                                            "the later articles indexed while deliveries fail")
+                    await asyncio.to_thread(wait_for, lambda: es_count(es, ARTICLES) >= len(first) + len(later) + len(nudges),
+                                            60, 0.5, "the later articles indexed while deliveries fail")
                     return seen_failing, time.monotonic()
                 finally:
                     polling.cancel()
                     await intruder.stop()
 
+            nudges: list[list[Article]] = []
             failing, left = asyncio.run(intrude())
             alive(stack)
             wait_for(lambda: health_now(stack.web)[0] == 200, timeout=60, what="/health ok again")
@@ -358,13 +365,13 @@ def test_a_deliveries_task_that_raises_restarts_shows_on_health_and_others_keep_
             alerts, expected = settled_alerts(settings)
             wait_for(lambda: {p.delivery for p in taken} >= expected, timeout=60, what="every alert at the receiver")
             status, health = health_now(stack.web)
-            assert_exactly_indexed(es, {a.id for a in first + later})
+            assert_exactly_indexed(es, {a.id for a in first + later + [a for batch in nudges for a in batch]})
             restarted = restarts(tmp_path / "state", stage)
 
     accepted = Counter(p.delivery for p in taken)
     again = sum(n - 1 for n in accepted.values())
     print(f"\ndeliveries-task-raises: error={failing['error'][:60]!r} restarts={restarted} alerts={len(alerts)} "
-          f"accepted={len(taken)} again={again} recovered_after_intruder_left={recovered:.1f}s")
+          f"accepted={len(taken)} again={again} nudges={len(nudges)} recovered_after_intruder_left={recovered:.1f}s")
     assert failing["http"] == 503 and "CommitFailedError" in failing["error"], failing
     assert restarted >= 1, "the task was restarted"
     assert set(accepted) == expected, "every alert taken by the receiver"
