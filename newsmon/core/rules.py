@@ -1,10 +1,12 @@
 """Topic tagging: compile schemas/topics.yaml once, then tag articles in one cheap pass.
 
 Why this shape: tagging runs on every article in the stream, so an article costs one
-Aho–Corasick scan over the anchor and proximity terms of all rules. From the raw matches the
+Aho–Corasick scan over the terms of all rules. From the raw matches the
 set of term lists present is taken first (no per-hit work); only if some rule's anchor and
 `near` lists all occur are word boundaries checked and word distances counted, and only a
-rule whose proximity conditions hold has the text scanned for its `with`/`without` lists. Every match names the rule that fired
+rule whose proximity conditions hold has its `with`/`without` lists looked up in the same
+matches (a second automaton for them cost a second scan of one article in seven, for a
+hundredth of a scan's keys). Every match names the rule that fired
 ("bushehr:en.plant-near-bushehr") so an analyst can see why an article carries a topic.
 
 The rule language itself is described at the top of schemas/topics.yaml and in docs/tagging.md.
@@ -19,7 +21,7 @@ from typing import NamedTuple
 
 from newsmon.core.rules_file import RuleFile, RuleFileError, RuleSpec, read_rule_file
 from newsmon.core.rules_scan import Hit, Scanner, words_between
-from newsmon.core.rules_terms import prepare
+from newsmon.core.rules_terms import INVISIBLE, prepare
 
 __all__ = [
     "ExampleFailure",
@@ -102,33 +104,16 @@ def _within(b: bytes, pos: int, others: list[Hit] | None, within: int) -> bool:
 
 
 class _Context:
-    """Whole-text presence of `with`/`without` lists for one article, scanned on first need.
+    """Whole-text presence of `with`/`without` lists for one article, looked up on first need."""
 
-    Context terms ("Iran", "Russia") usually occur early, so the head of the text is scanned
-    first and the whole text only if the head does not settle the question.
-    """
-
-    HEAD_BYTES = 1500
-
-    def __init__(self, scanner: Scanner, b: bytes) -> None:
-        self.scanner = scanner
-        self.b = b
-        self.scans: dict[int, tuple[list[tuple[int, int, int]], set[int]]] = {}
+    def __init__(self, scanner: Scanner, b: bytes, matches: list[tuple[int, int, int]], present: set[int]) -> None:
+        self.scanner, self.b, self.matches, self.present = scanner, b, matches, present
         self.known: dict[int, bool] = {}
 
     def exists(self, list_id: int) -> bool:
         if list_id not in self.known:
-            self.known[list_id] = self._found(list_id, self.HEAD_BYTES) or (
-                len(self.b) > self.HEAD_BYTES and self._found(list_id, len(self.b))
-            )
+            self.known[list_id] = list_id in self.present and self.scanner.exists(self.b, self.matches, list_id)
         return self.known[list_id]
-
-    def _found(self, list_id: int, end: int) -> bool:
-        if end not in self.scans:
-            matches = self.scanner.matches(self.b[:end])
-            self.scans[end] = (matches, self.scanner.lists_present(matches))
-        matches, present = self.scans[end]
-        return list_id in present and self.scanner.exists(self.b, matches, list_id)
 
 
 @dataclass
@@ -138,8 +123,8 @@ class RuleSet:
     path: Path
     source: RuleFile
     _rules: list[_Rule] = field(repr=False)
-    _scanner: Scanner = field(repr=False)  # anchor and proximity lists, scanned for every article
-    _context: Scanner = field(repr=False)  # `with`/`without` lists, scanned only when a rule asks
+    _scanner: Scanner = field(repr=False)  # every list a rule names, and the invisible characters
+    _by_anchor: dict[int, tuple[int, ...]] = field(repr=False)  # anchor list -> its rules' indexes
 
     @property
     def topics(self) -> list[str]:
@@ -148,7 +133,7 @@ class RuleSet:
     @property
     def key_count(self) -> int:
         """Literal keys in the automata (a size figure for benchmarks)."""
-        return self._scanner.size + self._context.size
+        return self._scanner.size
 
     def tag(self, title: str, text: str, language: str = "") -> list[TopicMatch]:
         """One match per topic found: the first of its rules, in file order, that fires.
@@ -158,16 +143,21 @@ class RuleSet:
         `language` (ISO 639-1, or "" for unknown) only names the rule that fired when a string is
         a term in several languages (بوشهر is Persian and Arabic).
         """
-        b = prepare(title, text)
+        b = prepare(title, text, strip=False)
         matches = self._scanner.matches(b)
         if not matches:
             return []
-        present = self._scanner.lists_present(matches)
-        possible = [rule for rule in self._rules if rule.possible(present)]
+        keys = {index for index, _, _ in matches}
+        if self._scanner.marked(keys):  # invisible characters: stripped, and the text read again
+            b = prepare(title, text)
+            matches = self._scanner.matches(b)
+            keys = {index for index, _, _ in matches}
+        present = self._scanner.lists_present(keys)
+        possible = self._possible(present)
         if not possible:
             return []
         hits = self._scanner.hits(b, matches, set().union(*(rule.positional for rule in possible)), language)
-        context = _Context(self._context, b)
+        context = _Context(self._scanner, b, matches, present)
         found: dict[str, TopicMatch] = {}
         for rule in possible:
             if rule.topic not in found:
@@ -175,6 +165,11 @@ class RuleSet:
                 if language_fired:
                     found[rule.topic] = TopicMatch(rule.topic, f"{language_fired}.{rule.id}")
         return list(found.values())
+
+    def _possible(self, present: set[int]) -> list[_Rule]:
+        """The rules, in file order, that `possible` admits: only those with an anchor list present are asked."""
+        asked = {i for list_id in present.intersection(self._by_anchor) for i in self._by_anchor[list_id]}
+        return [self._rules[i] for i in sorted(asked) if self._rules[i].possible(present)]
 
     def topics_of(self, title: str, text: str, language: str = "") -> list[str]:
         """Topics in rule-file order (what Article.topics holds)."""
@@ -192,13 +187,24 @@ def load_rules(path: Path | None = None) -> RuleSet:
     specs = [spec for topic in source.topics for spec in topic.rules]
     positional = {n for s in specs for n in (*s.match, *(name for name, _ in s.near + s.not_near))}
     whole_text = {n for s in specs for n in (*s.with_, *s.without)}
+    rules = [_Rule(spec, index) for spec in specs]
     return RuleSet(
         path=Path(path),
         source=source,
-        _rules=[_Rule(spec, index) for spec in specs],
-        _scanner=Scanner((t for t in source.terms if t.list_name in positional), index),
-        _context=Scanner((t for t in source.terms if t.list_name in whole_text), index),
+        _rules=rules,
+        _scanner=Scanner((t for t in source.terms if t.list_name in positional | whole_text), index, INVISIBLE),
+        _by_anchor=_by_anchor(rules),
     )
+
+
+def _by_anchor(rules: list[_Rule]) -> dict[int, tuple[int, ...]]:
+    """Each anchor list's rules, as indexes into `rules` (in file order)."""
+    out: dict[int, list[int]] = {}
+    for i, rule in enumerate(rules):
+        for list_id in rule.match:
+            if i not in out.setdefault(list_id, []):
+                out[list_id].append(i)
+    return {list_id: tuple(indexes) for list_id, indexes in out.items()}
 
 
 # --- the `tests` section of each topic -------------------------------------------------------

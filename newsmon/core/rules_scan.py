@@ -25,29 +25,40 @@ _BYTE_KIND = bytes(2 if c >= 0x80 else 1 if chr(c).isalnum() else 0 for c in ran
 
 
 class Scanner:
-    """An automaton over the surface forms of some term lists, reporting whole-word hits."""
+    """An automaton over the surface forms of some term lists, reporting whole-word hits.
 
-    def __init__(self, terms: Iterable[TermSpec], list_index: dict[str, int]) -> None:
+    `markers` are strings looked for in the same pass that belong to no list (matches of
+    them are skipped like any key of an unneeded list): `marked` says whether the text has one."""
+
+    def __init__(self, terms: Iterable[TermSpec], list_index: dict[str, int], markers: Iterable[str] = ()) -> None:
         payloads: dict[bytes, set[tuple[int, str, bool]]] = defaultdict(set)
         for spec in terms:
             entry = (list_index[spec.list_name], spec.language, spec.term.stem)
             for form in surface_forms(spec.term, spec.language):
                 payloads[form.encode()].add(entry)
         keys = sorted(payloads)
+        marks = sorted({m.encode() for m in markers} - payloads.keys())
         self.size = len(keys)
-        self.payloads = [tuple(sorted(payloads[k])) for k in keys]
-        self.lists_of = [frozenset(list_id for list_id, _, _ in payloads[k]) for k in keys]
+        self.payloads = [tuple(sorted(payloads[k])) for k in keys] + [()] * len(marks)
+        self.lists_of = [frozenset(list_id for list_id, _, _ in payloads[k]) for k in keys] + [frozenset()] * len(marks)
+        self.markers = frozenset(range(len(keys), len(keys) + len(marks)))
         self.automaton = (
-            ahocorasick_rs.BytesAhoCorasick(keys, implementation=ahocorasick_rs.Implementation.DFA) if keys else None
+            ahocorasick_rs.BytesAhoCorasick(keys + marks, implementation=ahocorasick_rs.Implementation.DFA)
+            if keys or marks else None
         )
 
     def matches(self, b: bytes) -> list[tuple[int, int, int]]:
         """Raw (key index, start, end) matches, word boundaries not yet checked."""
         return self.automaton.find_matches_as_indexes(b, overlapping=True) if self.automaton else []
 
-    def lists_present(self, matches: list[tuple[int, int, int]]) -> set[int]:
-        """Term lists with a raw match: a cheap superset of those with a whole-word hit."""
-        return set().union(*(self.lists_of[i] for i in {m[0] for m in matches}))
+    def marked(self, keys: set[int]) -> bool:
+        """Is one of the matched key indexes `keys` a marker?"""
+        return not self.markers.isdisjoint(keys)
+
+    def lists_present(self, keys: set[int]) -> set[int]:
+        """Term lists with a raw match among the matched key indexes `keys`: a cheap superset
+        of those with a whole-word hit."""
+        return set().union(*map(self.lists_of.__getitem__, keys))
 
     def exists(self, b: bytes, matches: list[tuple[int, int, int]], list_id: int) -> bool:
         """Does the term list have a whole-word hit? Stops at the first."""

@@ -13,6 +13,7 @@ from newsmon.core.rules import (
     load_rules,
 )
 from newsmon.core.rules_eval import read_labelled, score, score_by_language
+from newsmon.core.rules_terms import INVISIBLE
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 TAGGING = FIXTURES / "tagging"
@@ -196,6 +197,24 @@ def test_with_and_without_look_at_the_whole_text(tmp_path: Path) -> None:
     assert demo.tag("Iran", "far away text " * 20 + "Bushehr reactor")
     assert not demo.tag("", "Bushehr reactor")
     assert not demo.tag("Iran", "Bushehr reactor, Korea")
+
+
+def test_with_and_without_terms_far_into_the_text_count(tmp_path: Path) -> None:
+    body = MINIMAL.replace("      plant:", "      iran: {en: [iran], fa: [ایران]}\n      korea: {en: [korea]}\n      plant:")
+    body += "        with: [iran]\n        without: [korea]\n"
+    demo = load_rules(write_rules(tmp_path, body))
+    far = "far away text " * 300
+    assert demo.tag("", "Bushehr reactor. " + far + "Iran")
+    assert not demo.tag("", "Bushehr reactor. Iran " + far + "Korea")
+    assert not demo.tag("", "Bushehr reactor. " + far + "Iranian")  # whole words there too
+    assert demo.tag("", "نیروگاه بوشهر " + "متن " * 600 + "ایـران")  # tatweel far into a text: stripped
+
+
+@pytest.mark.parametrize("mark", list(INVISIBLE))
+def test_every_invisible_character_is_stripped_wherever_it_is(rules: RuleSet, mark: str) -> None:
+    clean = "گزارش " * 50 + "نیروگاه اتمی بوشهر"
+    assert "bushehr" in topics(rules, clean.replace("بوشهر", f"بوش{mark}هر"))
+    assert rules.tag("", clean.replace("گزارش", f"گز{mark}ارش")) == rules.tag("", clean)
 
 
 def test_the_first_rule_in_file_order_is_the_one_recorded(tmp_path: Path) -> None:
