@@ -64,3 +64,22 @@ def test_dateline_words_counts_the_dateline():
     }
     for text, words in cases.items():
         assert dateline_words(text) == words, text
+
+
+def test_html_to_text_tidies_like_splitting_each_line():
+    """The whole-text tidy equals each line's `" ".join(line.split())` with blank lines dropped,
+    on ASCII and non-ASCII texts, printable or not (controls, marks, joiners, every space)."""
+    import random
+
+    pieces = ["a", "Zy.", "  ", "   ", " ", "\n", "\r\n", "\r", "\t", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0",
+              "\u2009", "\u2028", "\u202f", "\u3000", "\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u202b", "\u061c",
+              "\ufeff", "\x00", "\x07", "\x7f", "می", "كتاب", "Ёлка", "e\u0301", "👍", "&nbsp;", "&#10;", "&#9;", "&amp;"]
+    chosen = random.Random(19)
+    for _ in range(3000):
+        text = "".join(chosen.choice(pieces) for _ in range(chosen.randint(0, 30)))
+        plain = text.replace("&nbsp;", "\xa0").replace("&#10;", "\n").replace("&#9;", "\t").replace("&amp;", "&")
+        expected = "\n".join(filter(None, (" ".join(line.split()) for line in plain.split("\n"))))
+        assert html_to_text(f"<p>{text}</p>") == expected, repr(text)
+        assert html_to_text(text.replace("&", "+")) == "\n".join(
+            filter(None, (" ".join(line.split()) for line in text.replace("&", "+").split("\n")))
+        ), repr(text)
