@@ -92,18 +92,22 @@ def _tidy(text: str) -> str:
     unprintable) folding is a strip and, across the text, collapsing runs of spaces. A
     `\\s*\\n` regex instead retries at every space and costs more than the rest together."""
     lines = text.split("\n")
-    if not _printable(text, lines):  # tabs, CR, NBSP, other spaces and marks: split those lines
+    if not _plain_spaces(text, lines):  # tabs, CR, NBSP, other spaces: split the unprintable lines
         lines = [line if line.isprintable() else " ".join(line.split()) for line in lines]
     tidy = "\n".join(filter(None, map(str.strip, lines)))
     return _SPACE_RUN.sub(" ", tidy) if "  " in tidy else tidy
 
 
-def _printable(text: str, lines: list[str]) -> bool:
-    """Whether every line of `text` is printable; an ASCII text in one bytes pass (deleting
-    the printable bytes leaves nothing), a fifth of str.isprintable's cost."""
+def _plain_spaces(text: str, lines: list[str]) -> bool:
+    """Whether no line holds a whitespace character but the space: every line printable, an
+    ASCII text told in one bytes pass (deleting the printable bytes leaves nothing), a fifth of
+    str.isprintable's cost. Persian text is unprintable for its zero-width non-joiners (no
+    space), so it is asked again without them rather than split word by word."""
     if text.isascii():
         return not text.encode("ascii").translate(None, _PRINTABLE_ASCII)
-    return all(map(str.isprintable, lines))
+    if all(map(str.isprintable, lines)):
+        return True
+    return "\u200c" in text and text.replace("\u200c", "").replace("\n", " ").isprintable()
 
 
 @functools.cache
