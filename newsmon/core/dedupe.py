@@ -17,6 +17,7 @@ in memory and rebuilt by `rebuild()` after a restart or recovery.
 """
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
@@ -25,17 +26,7 @@ import numpy as np
 
 from newsmon.core.fingerprint import content_hash, text_words
 from newsmon.core.language import identify_language
-from newsmon.core.minhash import (
-    Sketch,
-    Words,
-    distinct,
-    indexed_inside,
-    lede,
-    new_inside,
-    resemblance,
-    share_inside,
-    share_mask,
-)
+from newsmon.core.minhash import Overlap, Sketch, Words, distinct, lede, places, resemblance, share_inside
 from newsmon.core.text import header_words
 from newsmon.core.times import epoch_from_iso, iso_from_epoch
 from newsmon.core.urls import article_id as url_id
@@ -93,6 +84,12 @@ class _Features:
     lede: np.ndarray
     words: Words
     skip: int  # words before the first shingle (header block, dateline)
+    keys: tuple[list[int], list[int]]  # the sketch's bottom and lede index keys (`_sketch_keys`)
+
+    @functools.cached_property
+    def places(self) -> np.ndarray:
+        """Each shingle's index in `full`: asked for only when passages are compared."""
+        return places(self.ordered)
 
 
 class Deduper:
@@ -142,7 +139,7 @@ class Deduper:
         else:
             self.stories[cluster] = self._grow_story(self.stories[cluster], source, now, topics)
         if features is not None and self._worth_indexing(cluster, reason, features):
-            self._index_article(article_id, cluster, features.sketch)
+            self._index_article(article_id, cluster, self._index_keys(features.keys))
             self.signatures[article_id] = [cluster, features.sketch.encode()]
         stamp = int(now)
         self.seen[f"a:{article_id}"] = [cluster, reason, stamp]
@@ -160,7 +157,7 @@ class Deduper:
         self._index.clear()
         self._indexed.clear()
         for doc, (cluster, encoded) in list(self.signatures.items()):
-            self._index_article(doc, cluster, Sketch.decode(encoded))
+            self._index_article(doc, cluster, self._index_keys(self._sketch_keys(Sketch.decode(encoded))))
 
     def expire(self, now: float) -> int:
         """Drop stories idle for longer than the window and everything that points at them."""
@@ -215,7 +212,7 @@ class Deduper:
             head=hashes[: config.head_shingles].copy(),
             numbers=words.numbers(config.number_limit, skip),
         )
-        return _Features(sketch, full, hashes, self._lede(hashes), words, skip)
+        return _Features(sketch, full, hashes, self._lede(hashes), words, skip, self._sketch_keys(sketch))
 
     def _lede(self, ordered: np.ndarray) -> np.ndarray:
         return lede(ordered, self.config.lede_skip, self.config.lede_shingles)
@@ -223,18 +220,17 @@ class Deduper:
     def _near(self, features: _Features) -> str | None:
         """The cluster of the best-matching indexed article, if any matches."""
         best, best_score = None, 0.0
-        for doc in self._candidates(features.sketch):
+        for doc in self._candidates(features.keys):
             cluster, encoded = self.signatures[doc]
             score = self._match(features, Sketch.decode(encoded))
             if score > best_score:
                 best, best_score = cluster, score
         return best
 
-    def _candidates(self, sketch: Sketch) -> list[str]:
-        """Indexed articles sharing at least two index keys, most shared first."""
-        keys = sketch.bottom.tolist() + self._lede(sketch.head)[: self.config.lede_keys].tolist()
+    def _candidates(self, keys: tuple[list[int], list[int]]) -> list[str]:
+        """Indexed articles sharing at least two index keys (of all `keys`), most shared first."""
         single, shared = [], []
-        for postings in filter(None, map(self._index.get, keys)):
+        for postings in filter(None, map(self._index.get, keys[0] + keys[1])):
             (single.append if type(postings) is str else shared.extend)(postings)
         postings = single + shared
         if len(set(postings)) == len(postings):  # no article shares two keys: most new stories
@@ -254,15 +250,15 @@ class Deduper:
         sentences but not their figures."""
         config = self.config
         shorter = min(new.sketch.shingles, indexed.shingles)
-        new_is_shorter = new.sketch.shingles <= indexed.shingles
-        contained = new_inside(new.full, indexed) if new_is_shorter else indexed_inside(new.full, indexed)
+        overlap = Overlap(new.full, indexed)
+        contained = overlap.new_inside() if new.sketch.shingles <= indexed.shingles else overlap.indexed_inside()
         if contained < config.containment:  # an upper bound of what one passage holds: most candidates end here
             return 0.0
-        ledes = self._ledes_found(new, indexed)
+        ledes = self._ledes_found(new, overlap)
         if contained >= config.whole_containment and any(ledes) and not self._numbers_missing(new, indexed):
             return contained  # the shorter text lies inside the other, lede and figures included: most copies
-        firsts, lasts, shared = indexed.passages(new.ordered, config.passage_gap)
-        anchored = self._anchored(new, indexed, ledes, firsts, lasts)
+        firsts, lasts, shared = overlap.passages(new.ordered, new.places, config.passage_gap)
+        anchored = self._anchored(new, overlap, ledes, firsts, lasts)
         if anchored.any() and shared[anchored].max() >= config.containment * shorter:
             passage = int(np.argmax(np.where(anchored, shared, -1.0)))
         else:
@@ -273,19 +269,19 @@ class Deduper:
             return 0.0
         return min(float(shared[passage]) / shorter, 1.0)
 
-    def _ledes_found(self, new: _Features, indexed: Sketch) -> tuple[bool, bool]:
+    def _ledes_found(self, new: _Features, overlap: Overlap) -> tuple[bool, bool]:
         """Whether the new text's lede is found in the indexed one, and the indexed one's in the
         new; a lede counts when its first half is found too (a brief whose few words of news
         precede a shared boilerplate paragraph shares only its second half)."""
         match, half = self.config.lede_match, self.config.lede_shingles // 2
-        indexed_lede = self._lede(indexed.head)
+        indexed_lede = self._lede(overlap.head_found()).tolist()  # whether each of its shingles is in the new text
         return (
-            min(indexed.share_estimated(new.lede), indexed.share_estimated(new.lede[:half])) >= match,
-            min(share_inside(indexed_lede, new.full), share_inside(indexed_lede[:half], new.full)) >= match,
+            min(overlap.sketch.shares_estimated(new.lede, (new.lede.size, half))) >= match,
+            min(_share(indexed_lede), _share(indexed_lede[:half])) >= match,
         )
 
     def _anchored(
-        self, new: _Features, indexed: Sketch, ledes: tuple[bool, bool], firsts: np.ndarray, lasts: np.ndarray
+        self, new: _Features, overlap: Overlap, ledes: tuple[bool, bool], firsts: np.ndarray, lasts: np.ndarray
     ) -> np.ndarray:
         """Which passages start one of the texts: hold the new text's lede (near its start), or
         the indexed one's lede where the new text has it."""
@@ -293,7 +289,9 @@ class Deduper:
         if ledes[0]:
             anchored |= firsts <= self.config.lede_skip + self.config.lede_shingles
         if ledes[1]:
-            hits = np.flatnonzero(share_mask(new.ordered, np.sort(self._lede(indexed.head))))
+            indexed_lede = np.zeros(overlap.sketch.union.size, dtype=bool)
+            indexed_lede[self._lede(overlap.sketch.head_at)] = True
+            hits = np.flatnonzero(overlap.in_text(indexed_lede, new.places))
             middle = int(hits[hits.size // 2]) if hits.size else -1
             anchored |= (firsts <= middle) & (middle <= lasts)
         return anchored
@@ -324,10 +322,10 @@ class Deduper:
         closest = max((resemblance(features.full, Sketch.decode(self.signatures[doc][1])) for doc in indexed), default=0.0)
         return closest < self.config.index_novel_below
 
-    def _index_article(self, doc: str, cluster: str, sketch: Sketch) -> None:
+    def _index_article(self, doc: str, cluster: str, keys: list[int]) -> None:
         self._indexed.setdefault(cluster, []).append(doc)
         index = self._index
-        for key in self._index_keys(sketch):
+        for key in keys:
             postings = index.get(key)
             if postings is None:
                 index[key] = doc  # most keys point at one article: no list for those
@@ -344,15 +342,20 @@ class Deduper:
         self._indexed[cluster].remove(doc)
         if not self._indexed[cluster]:
             del self._indexed[cluster]
-        for key in self._index_keys(Sketch.decode(encoded)):
+        for key in self._index_keys(self._sketch_keys(Sketch.decode(encoded))):
             postings = self._index.get(key)
             if postings == doc:
                 del self._index[key]
             elif type(postings) is list and doc in postings:
                 postings.remove(doc)
 
-    def _index_keys(self, sketch: Sketch) -> list[int]:
-        return sketch.bottom[: self.config.index_keys].tolist() + self._lede(sketch.head)[: self.config.lede_keys].tolist()
+    def _sketch_keys(self, sketch: Sketch) -> tuple[list[int], list[int]]:
+        """The keys a sketch is looked up by (all of its bottom sample, its lede's first hashes);
+        those it is indexed under are fewer (`_index_keys`)."""
+        return sketch.bottom.tolist(), self._lede(sketch.head)[: self.config.lede_keys].tolist()
+
+    def _index_keys(self, keys: tuple[list[int], list[int]]) -> list[int]:
+        return keys[0][: self.config.index_keys] + keys[1]
 
     # ---- story summaries -------------------------------------------------------------------
 
@@ -387,6 +390,11 @@ class Deduper:
             if len(story["sources"]) < self.config.sources_cap:
                 story["sources"] = story["sources"] + [source]
         return story
+
+
+def _share(found: list[bool]) -> float:
+    """Fraction of True in `found` (1.0 when there is nothing to check, like `share_inside`)."""
+    return sum(found) / len(found) if found else 1.0
 
 
 def _decision(article_id: str, cluster: str, reason: str) -> Decision:

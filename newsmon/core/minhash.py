@@ -144,6 +144,22 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return ordered[keep]
 
 
+def places(ordered: np.ndarray) -> np.ndarray:
+    """Each of `ordered`'s index in `distinct(ordered)`: one sort for what searching every
+    shingle in that set would cost (an unpredictable branch per step of each binary search)."""
+    order = np.argsort(ordered)
+    ascending = ordered[order]
+    starts = np.empty(ordered.size, dtype=bool)
+    starts[:1] = True
+    np.not_equal(ascending[1:], ascending[:-1], out=starts[1:])
+    where = np.empty(ordered.size, dtype=np.intp)
+    where[order] = np.cumsum(starts) - 1
+    return where
+
+
+HEAD, BOTTOM, BELOW = 1, 2, 4  # Sketch.kinds bits: in the head, in the bottom sample, not above the threshold
+
+
 @dataclass(frozen=True, eq=False)
 class Sketch:
     """What is kept of an indexed article: enough to re-check any later candidate."""
@@ -162,14 +178,32 @@ class Sketch:
     @functools.lru_cache(maxsize=4096)  # candidates are mostly recent stories: decode each once
     def decode(cls, encoded: str) -> Sketch:
         raw = base64.b64decode(encoded)
-        shingles, *sizes = _HEADER.unpack_from(raw)
+        shingles, bottom, head, _ = _HEADER.unpack_from(raw)
         values = np.frombuffer(raw, dtype=np.uint32, offset=_HEADER.size)
-        bottom, head, numbers = np.split(values, np.cumsum(sizes)[:2])
-        return cls(shingles, bottom, head, numbers)
+        return cls(shingles, values[:bottom], values[bottom : bottom + head], values[bottom + head :])
 
     @functools.cached_property
     def sorted_head(self) -> np.ndarray:
         return np.sort(self.head)
+
+    @functools.cached_property
+    def union(self) -> np.ndarray:
+        """Every hash the sketch holds (head and bottom), sorted and distinct: what `Overlap` looks up."""
+        return distinct(np.concatenate((self.head, self.bottom)))
+
+    @functools.cached_property
+    def head_at(self) -> np.ndarray:
+        """Each head hash's index in `union`."""
+        return self.union.searchsorted(self.head)
+
+    @functools.cached_property
+    def kinds(self) -> np.ndarray:
+        """Per `union` hash: HEAD | BOTTOM | BELOW bits."""
+        union = self.union
+        kinds = np.where(union <= self.threshold, BELOW, 0).astype(np.uint8)
+        kinds[union.searchsorted(self.bottom)] |= BOTTOM
+        kinds[self.head_at] |= HEAD
+        return kinds
 
     def share_known(self, values: np.ndarray) -> float:
         """Fraction of `values` (shingle hashes) seen in this sketch's head or bottom sample."""
@@ -178,26 +212,91 @@ class Sketch:
         found = _members(values, self.sorted_head) | _members(values, self.bottom)
         return float(np.count_nonzero(found)) / values.size
 
-    def share_estimated(self, values: np.ndarray) -> float:
-        """Fraction of `values` (shingle hashes) in the sketched text, over those whose presence the
-        sketch can tell: in its head, or not above its threshold (the bottom sample is complete there)."""
-        in_head = _members(values, self.sorted_head)
-        known = in_head | (values <= self.threshold)
-        told = int(np.count_nonzero(known))
-        if told < min(values.size, MIN_TOLD):
-            return 0.0
-        return float(np.count_nonzero(in_head | (known & _members(values, self.bottom)))) / told
+    def shares_estimated(self, values: np.ndarray, lengths: Sequence[int]) -> list[float]:
+        """Per length: fraction of that many first `values` (shingle hashes) in the sketched text,
+        over those whose presence the sketch can tell: in its head, or not above its threshold
+        (the bottom sample is complete there). One lookup serves every length."""
+        kinds = self._kinds_of(values).tolist()
+        known = [bool(kind & HEAD) or low for kind, low in zip(kinds, (values <= self.threshold).tolist())]
+        found = [bool(kind & HEAD) or (told and bool(kind & BOTTOM)) for kind, told in zip(kinds, known)]
+        return [_told_share(found[:length], known[:length]) for length in lengths]
 
-    def passages(self, ordered: np.ndarray, gap: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The passages of another text (`ordered`: its shingles in text order) found in this one:
-        first and last position of each run of shingles known to be here, split where more than
-        `gap` shingles between two of them are known NOT to be here, and the estimated shingles
-        shared in each run (its length times the share found among its shingles whose presence
-        the sketch can tell). A changed word misses 4 shingles; a paragraph between two shared
-        ones (a notice on top and a footer around different news) splits them."""
-        in_head = _members(ordered, self.sorted_head)
-        known = in_head | (ordered <= self.threshold)
-        found = in_head | (known & _members(ordered, self.bottom))
+    def _kinds_of(self, values: np.ndarray) -> np.ndarray:
+        """The `kinds` of each of `values`, 0 for a hash the sketch does not hold."""
+        union = self.union
+        if not union.size:
+            return np.zeros(values.size, dtype=np.uint8)
+        at = union.searchsorted(values)
+        return np.where(union.take(at, mode="clip") == values, self.kinds.take(at, mode="clip"), 0)
+
+    @functools.cached_property
+    def threshold(self) -> int:
+        """Largest hash the bottom sample is complete up to (all of them if it holds every shingle)."""
+        return 0xFFFFFFFF if self.bottom.size >= self.shingles else int(self.bottom[-1])
+
+
+def _told_share(found: list[bool], known: list[bool]) -> float:
+    told = sum(known)
+    if told < min(len(known), MIN_TOLD):
+        return 0.0
+    return sum(found) / told
+
+
+class Overlap:
+    """A text's shingles (`full`: sorted, distinct) against one sketch, from one search: which
+    of the few hashes the sketch holds (`Sketch.union`) are in the text. Searching those, in
+    order, in the text is cheap; searching the text's hundreds of shingles in the sketch was
+    most of what comparing two texts cost."""
+
+    def __init__(self, full: np.ndarray, sketch: Sketch) -> None:
+        self.full, self.sketch = full, sketch
+        union = sketch.union
+        self.at = full.searchsorted(union)
+        self.found = full.take(self.at, mode="clip") == union if full.size else np.zeros(union.size, dtype=bool)
+        counts = np.bincount(sketch.kinds[self.found], minlength=8).tolist()
+        # Text hashes in the sketch's head (those not above its threshold), in its bottom sample
+        # (those not in its head).
+        self.in_head, self.in_head_below = _tally(counts, HEAD), _tally(counts, HEAD | BELOW)
+        self.in_bottom, self.in_bottom_only = _tally(counts, BOTTOM), _tally(counts, BOTTOM | BELOW, HEAD)
+
+    def new_inside(self) -> float:
+        """Share of the text inside the sketched one: counted exactly for shingles of its head
+        (a teaser is the head of its article), estimated from the bottom sample beyond it."""
+        full = self.full
+        if not full.size:
+            return 0.0
+        rest = full.size - self.in_head
+        sampled = int(full.searchsorted(self.sketch.threshold, side="right")) - self.in_head_below
+        found_beyond = self.in_bottom_only / sampled * rest if sampled else 0.0
+        return (full.size - rest + found_beyond) / full.size
+
+    def indexed_inside(self) -> float:
+        """Share of the sketched text found in the text: its bottom sample checked exactly."""
+        return self.in_bottom / max(self.sketch.bottom.size, 1)
+
+    def head_found(self) -> np.ndarray:
+        """Which of the sketch's head shingles (text order) are in the text."""
+        return self.found.take(self.sketch.head_at)
+
+    def in_text(self, per_union: np.ndarray, where: np.ndarray) -> np.ndarray:
+        """`per_union` (a value per `Sketch.union` hash) at each shingle of the text, in text
+        order (`where`: `places` of that order), 0 where the sketch does not hold it."""
+        per_full = np.zeros(self.full.size, dtype=per_union.dtype)
+        per_full[self.at[self.found]] = per_union[self.found]
+        return per_full.take(where)
+
+    def passages(self, ordered: np.ndarray, where: np.ndarray, gap: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The passages of the text (`ordered`: its shingles in text order, `where`: their
+        `places`) found in the sketched one: first and last position of each run of shingles
+        known to be there, split where more than `gap` shingles between two of them are known
+        NOT to be there, and the estimated shingles shared in each run (its length times the
+        share found among its shingles whose presence the sketch can tell). A changed word
+        misses 4 shingles; a paragraph between two shared ones (a notice on top and a footer
+        around different news) splits them."""
+        kinds = self.in_text(self.sketch.kinds, where)
+        in_head = (kinds & HEAD) != 0
+        known = in_head | (ordered <= self.sketch.threshold)
+        found = in_head | (known & ((kinds & BOTTOM) != 0))
         positions = np.flatnonzero(found)
         if not positions.size:
             return positions, positions, np.empty(0)
@@ -210,10 +309,10 @@ class Sketch:
         share = (found_before[lasts + 1] - found_before[firsts]) / (known_before[lasts + 1] - known_before[firsts])
         return firsts, lasts, (lasts - firsts + 1) * share
 
-    @property
-    def threshold(self) -> int:
-        """Largest hash the bottom sample is complete up to (all of them if it holds every shingle)."""
-        return 0xFFFFFFFF if self.bottom.size >= self.shingles else int(self.bottom[-1])
+
+def _tally(counts: list[int], bits: int, without: int = 0) -> int:
+    """How many of the hashes counted per kind (`np.bincount` of kinds) have every one of `bits`, none of `without`."""
+    return sum(count for kind, count in enumerate(counts) if kind & bits == bits and not kind & without)
 
 
 def lede(ordered: np.ndarray, skip: int, size: int) -> np.ndarray:
@@ -232,19 +331,13 @@ def resemblance(full: np.ndarray, sketch: Sketch) -> float:
 
 
 def indexed_inside(full: np.ndarray, sketch: Sketch) -> float:
-    """Share of the sketched text found in `full`: its bottom sample checked exactly."""
-    return np.count_nonzero(_members(sketch.bottom, full)) / max(sketch.bottom.size, 1)
+    """Share of the sketched text found in `full` (`Overlap.indexed_inside`)."""
+    return Overlap(full, sketch).indexed_inside()
 
 
 def new_inside(full: np.ndarray, sketch: Sketch) -> float:
-    """Share of `full` inside the sketched text: counted exactly for shingles of its head
-    (a teaser is the head of its article), estimated from the bottom sample beyond it."""
-    if not full.size:
-        return 0.0
-    rest = full[~_members(full, sketch.sorted_head)]
-    sampled = rest[: int(rest.searchsorted(sketch.threshold, side="right"))]
-    found_beyond = np.count_nonzero(_members(sampled, sketch.bottom)) / sampled.size * rest.size if sampled.size else 0.0
-    return (full.size - rest.size + found_beyond) / full.size
+    """Share of `full` inside the sketched text (`Overlap.new_inside`)."""
+    return Overlap(full, sketch).new_inside()
 
 
 def share_inside(values: np.ndarray, sorted_set: np.ndarray) -> float:
@@ -252,11 +345,6 @@ def share_inside(values: np.ndarray, sorted_set: np.ndarray) -> float:
     if not values.size:
         return 1.0
     return float(np.count_nonzero(_members(values, sorted_set))) / values.size
-
-
-def share_mask(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """Which of `values` are in `sorted_set`."""
-    return _members(values, sorted_set)
 
 
 def _members(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:

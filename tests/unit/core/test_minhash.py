@@ -1,6 +1,6 @@
 import numpy as np
 
-from newsmon.core.minhash import Words
+from newsmon.core.minhash import BELOW, BOTTOM, HEAD, MIN_TOLD, Overlap, Sketch, Words, distinct, places
 from newsmon.core.text import word_chars
 
 WEIGHTS = [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93]
@@ -35,3 +35,35 @@ def test_words_of_many_arrays_at_once_equal_words_of_each():
         assert batched.numeric.tolist() == single.numeric.tolist()
         assert batched.digest == single.digest
     assert Words.all_of([]) == []
+
+
+def _random_texts(seed: int) -> tuple[np.ndarray, Sketch]:
+    """A new text's shingles (text order) and the sketch of another sharing some of them."""
+    rng = np.random.default_rng(seed)
+    pool = rng.integers(0, 2**32, 400, dtype=np.uint64).astype(np.uint32)
+    ordered = rng.choice(pool, int(rng.integers(1, 300)))
+    other = rng.choice(pool, int(rng.integers(1, 300)))
+    full = np.unique(other)
+    return ordered, Sketch(full.size, full[: int(rng.integers(1, 80))], other[:64], np.empty(0, dtype=np.uint32))
+
+
+def test_overlap_counts_what_searching_every_shingle_would():
+    for seed in range(200):
+        ordered, sketch = _random_texts(seed)
+        full = distinct(ordered)
+        assert np.array_equal(full[places(ordered)], ordered)
+        head, bottom, low = set(sketch.head.tolist()), set(sketch.bottom.tolist()), sketch.threshold
+        overlap = Overlap(full, sketch)
+        rest = [v for v in full.tolist() if v not in head]
+        sampled = [v for v in rest if v <= low]
+        beyond = sum(v in bottom for v in sampled) / len(sampled) * len(rest) if sampled else 0.0
+        assert overlap.new_inside() == (full.size - len(rest) + beyond) / full.size
+        assert overlap.indexed_inside() == sum(v in set(full.tolist()) for v in bottom) / len(bottom)
+        kinds = [(v in head) * HEAD | (v in bottom) * BOTTOM | (v in head | bottom and v <= low) * BELOW for v in ordered.tolist()]
+        assert overlap.in_text(sketch.kinds, places(ordered)).tolist() == kinds
+        for length in (ordered.size, 8):
+            values = ordered[:length].tolist()
+            known = [v in head or v <= low for v in values]
+            found = [v in head or (k and v in bottom) for v, k in zip(values, known)]
+            expected = 0.0 if sum(known) < min(len(values), MIN_TOLD) else sum(found) / sum(known)
+            assert sketch.shares_estimated(ordered, [length]) == [expected]
