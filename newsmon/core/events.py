@@ -47,7 +47,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from itertools import chain
+from itertools import chain, filterfalse
+from operator import itemgetter
 from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
 
@@ -55,7 +56,7 @@ from newsmon.core.times import TimeFormatError, epoch_from_iso, iso_from_epoch
 
 DAY = 86400.0
 SOURCES_CAP = 32
-WORD_CACHE = 100_000  # words whose keys are remembered (per kind), then forgotten all at once
+WORD_CACHE = 100_000  # words whose keys are remembered (per script kind, _Memo), then forgotten all at once
 NORM_DRIFT = 0.25  # a story's cached norm is recomputed when the live stories changed by this share
 
 
@@ -122,14 +123,18 @@ _CASE_ENDING = re.compile("(?<=[\u0430-\u044f]{3})(?:ом|ем|ём|ым|ами|
 _DOUBLES = tuple((out, out + out) for out in _CLASSES)
 _PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~«»“”„‘’‚—–―‐‑…·•،؛؟٪\u00a0\u200b"
 _ASCII_CLEAN = bytes(32 if chr(b) in _PUNCTUATION else b for b in range(256))
-_CLEAN = str.maketrans({
+_CLEAN = {  # what `_clean` makes of each character it changes
     **dict.fromkeys(_PUNCTUATION, " "),
     "\u200c": "", "\u0640": "", "\u0623": "\u0627", "\u0625": "\u0627", "\u0671": "\u0627",
     "\u064a": "\u06cc", "\u0649": "\u06cc", "\u0643": "\u06a9", "\u0629": "\u0647",
     **dict.fromkeys([chr(c) for c in range(0x064B, 0x0660)] + ["\u0670"], ""),
     **{chr(0x06F0 + d): str(d) for d in range(10)},
     **{chr(0x0660 + d): str(d) for d in range(10)},
-})
+}
+_SPACED = re.compile("[%s]" % re.escape("".join(ch for ch, out in _CLEAN.items() if out == " ")))
+_DROPPED = re.compile("[%s]" % re.escape("".join(ch for ch, out in _CLEAN.items() if out == "")))
+_FOLDED = tuple((ch, out) for ch, out in _CLEAN.items() if out.strip())
+_FOLDABLE = re.compile("[%s]" % re.escape("".join(ch for ch, out in _CLEAN.items() if out != " ")))
 
 # Function words of the four languages, and words every report has whatever its event
 # (weekdays, "today"): never keys. Folded as the text is when the module loads.
@@ -257,10 +262,18 @@ foreign-minister agency inspectors call
 
 
 def _clean(text: str) -> str:
-    """Punctuation to spaces, Arabic-script letter variants and digits folded; ASCII through bytes (10x faster)."""
+    """Punctuation to spaces, Arabic-script letter variants and digits folded (`_CLEAN`). Not by
+    str.translate, which looks up each character of a non-ASCII text (17 µs for a headline and
+    lede): ASCII through bytes, else a regex per kind of change and a replace per folded letter,
+    in Arabic script only (all that is folded or dropped is)."""
     if text.isascii():
         return text.encode().translate(_ASCII_CLEAN).decode()
-    return text.translate(_CLEAN)
+    text = _SPACED.sub(" ", text)
+    if _FOLDABLE.search(text):
+        text = _DROPPED.sub("", text)
+        for letter, folded in _FOLDED:
+            text = text.replace(letter, folded)
+    return text
 
 
 _MONTHS = frozenset(_fold_words(_MONTH_NAMES))
@@ -277,56 +290,104 @@ def features(title: str, text: str, topics: Sequence[str] = (), lede_chars: int 
         title, lede = _DECIMAL.sub("", title), _DECIMAL.sub("", lede)
     head = _clean(title).split()
     words = head + _clean(lede).split()
-    lows = " ".join(words).lower()
-    # Names: capitalised words of the cased scripts (all of a Title Case headline), every word of
-    # the caseless ones (Persian, Arabic), figures.
-    named = [not word[0].islower() for word in words]
     arabic = language == "ar" or not language and bool(_ARABIC_ONLY.search(title) or _ARABIC_ONLY.search(lede))
-    folded = _ARTICLE.sub("", lows) if arabic else lows
-    tokens = folded.split(" ")
-    plain, proper = _WORD_KEYS
-    keys: list[str | None] = []
-    for low, name in zip(tokens, named):
-        cache = proper if name else plain
-        key = cache.get(low, _UNSEEN)
-        if key is _UNSEEN:
-            if len(cache) >= WORD_CACHE:
-                cache.clear()
-            key = cache[low] = _word_key(low, name)
-        keys.append(key)
-    if folded is not lows:  # a stop word written with the article ("الذي") is still one
-        for at, whole in enumerate(lows.split(" ")):
-            if whole in _DROP:
-                keys[at] = None
-    if not _MONTHS.isdisjoint(tokens):  # "14 ноя", "December 17", "۲۱ آذر": the day beside a month goes too
-        for at, low in enumerate(tokens):
-            if low in _MONTHS:
-                for near in (at - 1, at + 1):
-                    if 0 <= near < len(tokens) and tokens[near].isdigit() and len(tokens[near]) <= 2:
-                        keys[near] = None
-    counts = Counter(filter(None, keys))
-    counts.update(filter(None, keys[: len(head)]))
-    counts.update(f"@{topic}" for topic in topics)
+    memo = _MEMOS[arabic]
+    keys = memo.keys(words)
+    if not memo.dated.isdisjoint(words):
+        _drop_dates(keys, _fold(words, arabic))
+    head_keys = keys[: len(head)]
+    counts = Counter(filter(None, chain(keys, head_keys, [f"@{topic}" for topic in topics])))
     total = sum(counts.values()) or 1
-    names = {key for key in counts if (key[0] == "~" and len(key) > 2) or key[0] in "#@+" or key[1:].isdigit()}
-    probe = names.union(filter(None, keys[: len(head)]))
+    names = set(filter(_IS_NAME.__getitem__, counts))
+    probe = names.union(filter(None, head_keys))
     return Features({key: n / total for key, n in counts.items()}, frozenset(names), probe)
 
 
-_WORD_KEYS: tuple[dict[str, str | None], dict[str, str | None]] = ({}, {})  # word -> key (lower-case words, names), memoised
-_UNSEEN = object()
+def _fold(words: Sequence[str], arabic: bool) -> list[str]:
+    """The words lower-cased, and in Arabic text without the article."""
+    lows = " ".join(words).lower()
+    return (_ARTICLE.sub("", lows) if arabic else lows).split(" ")
 
 
-def _word_key(low: str, name: bool) -> str | None:
-    """One folded word's key: none for a stop word, tag or month; its concept; its sound skeleton
-    if it may be a name (two letters at least), else its first six letters (within-language)."""
-    if low in _DROP:
-        return None
-    concept = _CONCEPT.get(low[:5]) or _CONCEPT.get(low[:4])
-    if concept or not name:
-        return concept or f"={low[:6]}"
-    skeleton = _skeletons(low)[0]
-    return f"~{skeleton}" if len(skeleton) > 1 else None
+def _drop_dates(keys: list[str], tokens: list[str]) -> None:
+    """"14 ноя", "December 17", "۲۱ آذر": the day beside a month is no key either."""
+    for at, low in enumerate(tokens):
+        if low in _MONTHS:
+            for near in (at - 1, at + 1):
+                if 0 <= near < len(tokens) and tokens[near].isdigit() and len(tokens[near]) <= 2:
+                    keys[near] = ""
+
+
+class _Memo:
+    """Each word's key ("" for none) as written (the case tells a name), remembered: a word seen
+    before costs one lookup, and the new words of an article are keyed together (one pass of
+    each fold over all of them). `dated`: the words that are month names."""
+
+    def __init__(self, arabic: bool) -> None:
+        self.arabic = arabic
+        self.words: dict[str, str] = {}
+        self.dated: set[str] = set()
+
+    def keys(self, words: list[str]) -> list[str]:
+        known = self.words
+        new = list(filterfalse(known.__contains__, words))
+        if new:
+            self._learn(list(dict.fromkeys(new)))
+        return list(map(known.__getitem__, words))
+
+    def _learn(self, new: list[str]) -> None:
+        if len(self.words) >= WORD_CACHE:
+            _forget()
+        self.words.update(zip(new, _word_keys(new, self.arabic)))
+        folded = _fold(new, self.arabic)
+        if not _MONTHS.isdisjoint(folded):
+            self.dated.update(word for word, low in zip(new, folded) if low in _MONTHS)
+
+
+def _word_keys(words: list[str], arabic: bool) -> list[str]:
+    """Each word's key, "" for none: a stop word, tag or month has none (in Arabic text also when
+    written with the article, "الذي"); else its concept; its sound skeleton if it may be a name
+    (capitalised, or of a caseless script; none if under two sounds); else its first six
+    letters (within-language). The skeletons of all the words are made in one pass."""
+    lows = _fold(words, arabic)
+    wholes = _fold(words, False) if arabic else lows
+    keys: list[str] = []
+    sounded: list[int] = []  # the words whose key is their skeleton
+    for at, (word, whole, low) in enumerate(zip(words, wholes, lows)):
+        if low in _DROP or whole in _DROP:
+            keys.append("")
+            continue
+        concept = _CONCEPT.get(low[:5]) or _CONCEPT.get(low[:4])
+        if concept or word[0].islower():
+            keys.append(concept or f"={low[:6]}")
+        else:
+            keys.append("")
+            sounded.append(at)
+    for at, skeleton in zip(sounded, _skeletons(" ".join([lows[at] for at in sounded]))):
+        if len(skeleton) > 1:
+            keys[at] = f"~{skeleton}"
+    return keys
+
+
+class _IsName(dict[str, bool]):
+    """Key -> whether it may anchor across languages: a skeleton of two sounds or more, a concept,
+    an action, a topic, a number."""
+
+    def __missing__(self, key: str) -> bool:
+        named = self[key] = (key[0] == "~" and len(key) > 2) or key[0] in "#@+" or key[1:].isdigit()
+        return named
+
+
+_MEMOS = (_Memo(arabic=False), _Memo(arabic=True))  # indexed by "is Arabic text"
+_IS_NAME = _IsName()
+
+
+def _forget() -> None:
+    """Bound the memory of words and keys seen: all forgotten at once, relearnt as they come."""
+    for memo in _MEMOS:
+        memo.words.clear()
+        memo.dated.clear()
+    _IS_NAME.clear()
 
 
 def _skeletons(lows: str) -> list[str]:
@@ -347,6 +408,19 @@ def _skeletons(lows: str) -> list[str]:
 # ---- the online clusterer ------------------------------------------------------------------
 
 
+class _Idf(dict[int, float]):
+    """How many live stories have a key -> its idf, for one number of live stories: every key
+    of every article and story scored meanwhile looks up one of a few counts, not a logarithm."""
+
+    def __init__(self, live: float) -> None:
+        super().__init__()
+        self.live = live
+
+    def __missing__(self, stories: int) -> float:
+        idf = self[stories] = math.log(self.live / (stories + 0.5))
+        return idf
+
+
 class EventClusterer:
     """Assigns `story_id`s; see the module docstring. `records` maps story id -> record:
     {"story": Story fields, "terms": {key: weight}, "names": [keys], "t": event time of the
@@ -361,6 +435,7 @@ class EventClusterer:
         self._postings: dict[str, set[str]] = {}  # key -> live unmerged stories whose centroid has it (derived)
         self._norms: dict[str, tuple[float, float]] = {}  # story id -> (tf-idf norm, live stories then) (derived, lazily)
         self._named: Counter[str] = Counter()  # name -> live unmerged stories that have it (derived)
+        self._idfs = _Idf(0.0)  # of the current number of live stories (derived, lazily)
         self.rebuild()
 
     # ---- public API -------------------------------------------------------------------
@@ -465,15 +540,8 @@ class EventClusterer:
         hits = Counter(chain.from_iterable(p for p in map(index.get, found.probe) if p and len(p) <= config.posting_cap))
         if not hits:
             return []
-        live = len(self.live) + 1.0
-        idf = {key: math.log(live / (len(index.get(key, ())) + 0.5)) for key in found.terms}
-        scaled = {key: weight * idf[key] * idf[key] for key, weight in found.terms.items()}
-        norm = math.sqrt(sum(weight * weight * idf[key] * idf[key] for key, weight in found.terms.items()))
-        matches = []
         live_records = self.live
         window = config.window_days * DAY
-        named = self._named
-        common = max(config.common_names, config.common_share * live)
         # The stories in the window sharing the most keys, and every story tied with the last of
         # them: the same candidates whatever order the sets of keys and stories iterate in (hash
         # seeds differ per process, and a cut through a tie would pick by seed).
@@ -481,13 +549,22 @@ class EventClusterer:
                   if n >= 2 and abs(when - live_records[story_id]["t"]) <= window]
         if not ranked:
             return []
+        idf = self._idf()
+        weights = found.terms
+        stories = [len(index.get(key, ())) for key in weights]
+        idfs = list(map(idf.__getitem__, stories))
+        norm = math.sqrt(sum([weight * weight * i * i for weight, i in zip(weights.values(), idfs)]))
+        # A key no live story has is in no candidate's centroid: it adds to the norm only.
+        scaled = [(key, weight * i * i) for (key, weight), i, n in zip(weights.items(), idfs, stories) if n]
+        matches = []
+        named = self._named
+        common = max(config.common_names, config.common_share * idf.live)
         cut = ranked[min(config.candidates, len(ranked)) - 1][1]
         for story_id, shared_keys in ranked:
             if shared_keys < cut:
                 break
             record = live_records[story_id]
-            centroid = record["terms"]
-            score = sum(weight * centroid[key] for key, weight in scaled.items() if key in centroid) / (norm * self._norm(story_id) or 1.0)
+            story_norm = self._norm(story_id)  # for every candidate: when a norm is cached decides its value
             # Names most live stories have (an outlet's words, a caseless script's common words)
             # are no evidence; roles and actions count, but cannot be all of them.
             shared = [name for name in found.names.intersection(record["names"]) if named[name] <= common]
@@ -498,6 +575,8 @@ class EventClusterer:
                 threshold = config.cross_language
             else:
                 continue
+            centroid = record["terms"]
+            score = sum([weight * centroid[key] for key, weight in scaled if key in centroid]) / (norm * story_norm or 1.0)
             if score >= threshold:
                 matches.append((score / threshold, story_id))
         return sorted(matches, reverse=True)
@@ -506,14 +585,20 @@ class EventClusterer:
         """A story's tf-idf norm, computed again when its centroid changed or the idf moved (the
         number of live stories by more than `NORM_DRIFT`): a norm of an older, smaller idf would
         inflate the old stories' cosines."""
-        live, postings = len(self.live) + 1.0, self._postings
+        idf, postings = self._idf(), self._postings
         cached = self._norms.get(story_id)
-        if cached is not None and abs(live - cached[1]) <= NORM_DRIFT * cached[1]:
+        if cached is not None and abs(idf.live - cached[1]) <= NORM_DRIFT * cached[1]:
             return cached[0]
-        norm = math.sqrt(sum((w * math.log(live / (len(postings.get(k, ())) + 0.5))) ** 2
-                             for k, w in self.live[story_id]["terms"].items()))
-        self._norms[story_id] = (norm, live)
+        norm = math.sqrt(sum([(w * idf[len(postings.get(k, ()))]) ** 2 for k, w in self.live[story_id]["terms"].items()]))
+        self._norms[story_id] = (norm, idf.live)
         return norm
+
+    def _idf(self) -> _Idf:
+        """The idf table for the number of live stories now."""
+        live = len(self.live) + 1.0
+        if self._idfs.live != live:
+            self._idfs = _Idf(live)
+        return self._idfs
 
     # ---- story records ----------------------------------------------------------------------
 
@@ -536,7 +621,7 @@ class EventClusterer:
         terms = {key: weight * decay for key, weight in record["terms"].items()}
         for key, weight in found.terms.items():
             terms[key] = terms.get(key, 0.0) + weight
-        kept = dict(sorted(terms.items(), key=lambda item: item[1], reverse=True)[: self.config.centroid_keys])
+        kept = dict(sorted(terms.items(), key=itemgetter(1), reverse=True)[: self.config.centroid_keys])
         names = ([name for name in record["names"] if name not in found.names] + sorted(found.names))[-self.config.names_kept:]
         old_terms, old_names = record["terms"], set(record["names"])
         self._unindex(story_id, [key for key in old_terms if key not in kept], old_names.difference(names))
@@ -601,11 +686,14 @@ class EventClusterer:
     # ---- derived index ----------------------------------------------------------------------
 
     def _index(self, story_id: str, terms: Iterable[str], names: Iterable[str]) -> None:
+        postings = self._postings
         for key in terms:
-            self._postings.setdefault(key, set()).add(story_id)
-        named = self._named
-        for name in names:
-            named[name] += 1
+            stories = postings.get(key)
+            if stories is None:
+                postings[key] = {story_id}
+            else:
+                stories.add(story_id)
+        self._named.update(names)
 
     def _unindex(self, story_id: str, terms: Iterable[str], names: Iterable[str]) -> None:
         for key in terms:
