@@ -52,3 +52,23 @@ def test_article_id_is_stable_hex():
     assert first == article_id(canonicalize_url("http://www.example.com/news/story/"))
     assert len(first) == 32 and int(first, 16) >= 0
     assert first != article_id(BASE + "2")
+
+
+def test_plain_urls_are_split_as_urlsplit_splits_them():
+    """canonicalize_url's one-match fast path takes exactly the parts urlsplit would."""
+    from itertools import product
+    from urllib.parse import urlsplit
+
+    from newsmon.core.urls import _PLAIN_URL
+
+    hosts = ["www.x.com", "X.COM.", "x.com:443", "x.com:99999", "", "u:p@x.com", "[::1]", "خبر.ir"]
+    paths = ["", "/", "//a", "/amp/x.amp.html", "/a%2Fb", "/خبر", "/a b", "/a\tb", "/a\nb", "/@:;~", "/\x00"]
+    queries = ["", "?", "?b=2&a=1&utm_source=x", "?a=1?b=2", "?x=%20", "?a\r"]
+    taken = 0
+    for scheme, host, path, query, fragment in product(["http://", "https://", "HTTP://", "ftp://"], hosts, paths, queries, ["", "#f"]):
+        url = f"{scheme}{host}{path}{query}{fragment}"
+        if plain := _PLAIN_URL.fullmatch(url):
+            parts, taken = urlsplit(url), taken + 1
+            assert parts.scheme in ("http", "https") and not parts.fragment, url
+            assert (parts.netloc, parts.path, parts.query) == tuple(part or "" for part in plain.groups()), url
+    assert taken > 100
