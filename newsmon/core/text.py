@@ -60,6 +60,7 @@ _FOLD = str.maketrans(
         ),
     }
 )
+_FOLDED, _WORDS = 0, 1  # which of _tables()
 _SPACE, _BMP, _DROP = 0x20, 0x10000, 0xFFFF  # U+FFFF is a non-character: free as a marker
 _WORD_SEPARATORS = re.compile(r"[\W_]+")
 # On folded text: "tehran, nov. 8 (agency) - ", "москва, 8 ноября - ", "تهران - ایرنا - ", "москва. /тасс/. ".
@@ -123,23 +124,30 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
     return fold, word
 
 
+@functools.cache
+def _ascii_table(kind: int) -> bytes:
+    """`_tables()[kind]` for ASCII as a bytes.translate table: one C pass per text, not numpy's
+    index conversion and gather."""
+    return _tables()[kind][:128].astype(np.uint8).tobytes() + bytes(128)
+
+
 def _codepoints(text: str) -> np.ndarray:
     """UTF-16 code units of `text`: code points, except that a character beyond the BMP
     (emoji) is a surrogate pair, which the tables treat as a non-word."""
     return np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
 
 
-def _fold_with(table: np.ndarray, text: str) -> np.ndarray:
-    if text.isascii():  # NFKC keeps ASCII, no ASCII character is dropped, one byte per code point
-        return table.take(np.frombuffer(text.encode("ascii"), dtype=np.uint8))
-    points = table.take(_codepoints(unicodedata.normalize("NFKC", text)))
+def _fold_with(kind: int, text: str) -> np.ndarray:
+    if text.isascii():  # NFKC keeps ASCII, no ASCII character is dropped or folds beyond ASCII
+        return np.frombuffer(text.encode("ascii").translate(_ascii_table(kind)), dtype=np.uint8).astype(np.uint16)
+    points = _tables()[kind].take(_codepoints(unicodedata.normalize("NFKC", text)))
     dropped = points == _DROP
     return points[~dropped] if dropped.any() else points
 
 
 def fold_text(text: str) -> str:
     """Comparison form: NFKC, quotes/dashes/letter variants folded, one space, lower case."""
-    points = _fold_with(_tables()[0], text)
+    points = _fold_with(_FOLDED, text)
     space = points == _SPACE
     keep = ~space
     keep[1:] |= ~space[:-1]
@@ -149,7 +157,7 @@ def fold_text(text: str) -> str:
 def word_chars(text: str) -> np.ndarray:
     """`text` folded like `fold_text`, as uint16 code units, with every character that is not
     part of a word (punctuation, spaces) a 0: words are the runs of non-zero code points."""
-    return _fold_with(_tables()[1], text)
+    return _fold_with(_WORDS, text)
 
 
 def header_words(text: str, title: str = "") -> int:

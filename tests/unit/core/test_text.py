@@ -83,3 +83,14 @@ def test_html_to_text_tidies_like_splitting_each_line():
         assert html_to_text(text.replace("&", "+")) == "\n".join(
             filter(None, (" ".join(line.split()) for line in text.replace("&", "+").split("\n")))
         ), repr(text)
+
+
+def test_ascii_folds_stay_ascii():
+    """The ASCII fast path folds with a bytes table: it relies on no ASCII character folding beyond ASCII."""
+    from newsmon.core.text import _tables
+
+    for table in _tables():
+        assert (table[:128] < 128).all()
+    every_ascii = "".join(map(chr, range(128)))
+    assert word_chars(every_ascii).tolist() == _tables()[1][:128].tolist()
+    assert fold_text(every_ascii) == fold_text(every_ascii + "é")[:-1]
