@@ -3,10 +3,11 @@
 Every article meets every earlier one here, whatever partition or worker it was
 collected on, so a duplicate can never hide from its original. Persistent state is one
 Faust table of per-cluster records backed by a changelog topic, written once per touched
-story per batch (newsmon/core/dedupe_records.py); the lookups and the LSH index are
+story per round (newsmon/core/dedupe_records.py); the lookups and the LSH index are
 derived from it and rebuilt after recovery or a new partition assignment. Events
 (newsmon/core/events.py) are decided right after each article's copy group, in the same
-sequence, with their own table of one record per story, flushed once per batch.
+sequence, with their own table of one record per story, flushed once per round. A round is
+the batches queued on news.dedupe (up to PAYLOADS_PER_ROUND), decided as one.
 
 Exact copies at another URL are not forwarded (they only count toward their story).
 Everything else goes on to news.articles as one batch per partition, each article on the
@@ -18,7 +19,7 @@ with whatever of their writes reached the broker. So that a re-delivered article
 the story it was indexed and alerted under, whatever the state became since (a merge, a
 lost write), nothing is sent on before the state that decided it is on the broker: the
 copy groups and stories are written and acknowledged first, then the batch's story
-assignments (newsmon/core/assignments.py: one record per batch, so an assignment is only
+assignments (newsmon/core/assignments.py: one record per round, so an assignment is only
 ever recovered together with the story records it points to), then the articles go out.
 A re-delivered article is given its remembered story; only a new one is decided.
 """
@@ -47,6 +48,11 @@ from newsmon.settings import Settings
 
 log = logging.getLogger(__name__)
 EXPIRE_EVERY_SECONDS = 600.0
+# Batches decided together, with one wait for the broker's acknowledgements between state and
+# output: under a burst the tagging stage sends many small batches (one per partition per
+# stream_batch_seconds), and two acknowledgement round trips each made the wait, not the work,
+# the stage's pace.
+PAYLOADS_PER_ROUND = 32
 STAGE = "dedupe"
 
 
@@ -119,7 +125,7 @@ def register(app: faust.App, topics: Topics, settings: Settings, health: Health)
 
     @app.agent(topics.dedupe, name="newsmon.dedupe")
     async def cluster(stream: faust.StreamT) -> None:
-        async for payload in stream:
+        async for payloads in stream.take(PAYLOADS_PER_ROUND, within=settings.stream_batch_seconds):
             now = time.time()
             deduper, state, clusterer, assignments = deduper_for(app.consumer_generation_id)
             if now - current["expired_at"] > EXPIRE_EVERY_SECONDS:
@@ -127,12 +133,13 @@ def register(app: faust.App, topics: Topics, settings: Settings, health: Health)
                 current["expired_at"] = now
                 if dropped:
                     log.info(kv(event="dedupe-expired", entries=dropped))
-            try:
-                batch = decode_batch(payload)
-            except RECORD_ERRORS as exc:
-                await dead_letter(topics, STAGE, f"undecodable batch: {describe(exc)}", payload)
-                continue
-            decided, touched, refused = decide_all(batch.articles, deduper, now, clusterer, assignments)
+            articles: list[Article] = []
+            for payload in payloads:
+                try:
+                    articles += decode_batch(payload).articles
+                except RECORD_ERRORS as exc:
+                    await dead_letter(topics, STAGE, f"undecodable batch: {describe(exc)}", payload)
+            decided, touched, refused = decide_all(articles, deduper, now, clusterer, assignments)
             for article, reason in refused:
                 await dead_letter(topics, STAGE, f"undecidable article {article.id}: {reason}", encode(article))
             state.flush()  # one changelog message per copy group the batch touched ...
@@ -140,7 +147,7 @@ def register(app: faust.App, topics: Topics, settings: Settings, health: Health)
             await asyncio.gather(records.acked(), event_records.acked())  # on the broker ...
             assignments.flush(now)  # ... before the one record of the batch's assignments that points to them,
             await assignment_records.acked()  # on the broker before any article goes out
-            for partition, (articles, summaries) in split_by_partition(decided, touched, partition_of).items():
-                for message in pack(articles, settings.stream_batch_bytes, summaries):
+            for partition, (outgoing, summaries) in split_by_partition(decided, touched, partition_of).items():
+                for message in pack(outgoing, settings.stream_batch_bytes, summaries):
                     await topics.articles.send(value=message, partition=partition)
             health.ok(STAGE)

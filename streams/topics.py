@@ -73,7 +73,11 @@ def json_table(app: faust.App, name: str, partitions: int | None = None, acked: 
     schema = faust.Schema(key_serializer="json", value_serializer="json")
     if not acked:
         return app.Table(name, partitions=partitions, schema=schema)
-    return app.tables.add(AckedTable(app, name=name, partitions=partitions, schema=schema, beacon=app.tables.beacon))
+    # use_partitioner: the acked stage writes after deciding a round of several events, outside any
+    # one event's iteration, where Faust cannot take the partition from the current event; its
+    # table has one partition, so the producer's partitioner picks the one the event would have.
+    return app.tables.add(AckedTable(app, name=name, partitions=partitions, schema=schema, beacon=app.tables.beacon,
+                                     use_partitioner=True))
 
 
 class AckedTable(faust.Table):
