@@ -47,10 +47,11 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from itertools import chain, filterfalse
+from itertools import chain, repeat
 from operator import itemgetter
 from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from newsmon.core.times import TimeFormatError, epoch_from_iso, iso_from_epoch
 
@@ -330,9 +331,10 @@ class _Memo:
 
     def keys(self, words: list[str]) -> list[str]:
         known = self.words
-        new = list(filterfalse(known.__contains__, words))
-        if new:
-            self._learn(list(dict.fromkeys(new)))
+        keys = list(map(known.get, words))
+        if None not in keys:
+            return cast(list[str], keys)
+        self._learn([word for word in dict.fromkeys(words) if word not in known])
         return list(map(known.__getitem__, words))
 
     def _learn(self, new: list[str]) -> None:
@@ -537,21 +539,24 @@ class EventClusterer:
         """(score / threshold, story id) of the live stories the article joins, best first."""
         config = self.config
         index = self._postings
-        hits = Counter(chain.from_iterable(p for p in map(index.get, found.probe) if p and len(p) <= config.posting_cap))
-        if not hits:
-            return []
+        probed = [p for p in map(index.get, found.probe) if p and len(p) <= config.posting_cap]
+        seen: set[str] = set()
+        twice: set[str] = set()  # the stories sharing two keys or more with the article
+        for stories in probed:
+            twice |= seen & stories
+            seen |= stories
         live_records = self.live
         window = config.window_days * DAY
         # The stories in the window sharing the most keys, and every story tied with the last of
         # them: the same candidates whatever order the sets of keys and stories iterate in (hash
         # seeds differ per process, and a cut through a tie would pick by seed).
-        ranked = [(story_id, n) for story_id, n in hits.most_common()
-                  if n >= 2 and abs(when - live_records[story_id]["t"]) <= window]
+        ranked = sorted([(sum([story_id in stories for stories in probed]), story_id) for story_id in twice
+                         if abs(when - live_records[story_id]["t"]) <= window], reverse=True)
         if not ranked:
             return []
         idf = self._idf()
         weights = found.terms
-        stories = [len(index.get(key, ())) for key in weights]
+        stories = list(map(len, map(index.get, weights, repeat(()))))
         idfs = list(map(idf.__getitem__, stories))
         norm = math.sqrt(sum([weight * weight * i * i for weight, i in zip(weights.values(), idfs)]))
         # A key no live story has is in no candidate's centroid: it adds to the norm only.
@@ -559,8 +564,8 @@ class EventClusterer:
         matches = []
         named = self._named
         common = max(config.common_names, config.common_share * idf.live)
-        cut = ranked[min(config.candidates, len(ranked)) - 1][1]
-        for story_id, shared_keys in ranked:
+        cut = ranked[min(config.candidates, len(ranked)) - 1][0]
+        for shared_keys, story_id in ranked:
             if shared_keys < cut:
                 break
             record = live_records[story_id]
@@ -589,7 +594,9 @@ class EventClusterer:
         cached = self._norms.get(story_id)
         if cached is not None and abs(idf.live - cached[1]) <= NORM_DRIFT * cached[1]:
             return cached[0]
-        norm = math.sqrt(sum([(w * idf[len(postings.get(k, ()))]) ** 2 for k, w in self.live[story_id]["terms"].items()]))
+        terms = self.live[story_id]["terms"]  # every key of a live story's centroid is in `postings`
+        idfs = map(idf.__getitem__, map(len, map(postings.__getitem__, terms)))
+        norm = math.sqrt(sum([(w * i) ** 2 for w, i in zip(terms.values(), idfs)]))
         self._norms[story_id] = (norm, idf.live)
         return norm
 
@@ -618,9 +625,12 @@ class EventClusterer:
         """Add one independent report to the centroid: decay the old weights to its time, add, cut."""
         story_id = record["story"]["story_id"]
         decay = 0.5 ** (max(0.0, when - record["t"]) / (self.config.half_life_days * DAY))
-        terms = {key: weight * decay for key, weight in record["terms"].items()}
-        for key, weight in found.terms.items():
-            terms[key] = terms.get(key, 0.0) + weight
+        if record["terms"]:
+            terms = {key: weight * decay for key, weight in record["terms"].items()}
+            for key, weight in found.terms.items():
+                terms[key] = terms.get(key, 0.0) + weight
+        else:  # a new story's first report (0.0 + weight is weight)
+            terms = dict(found.terms)
         kept = dict(sorted(terms.items(), key=itemgetter(1), reverse=True)[: self.config.centroid_keys])
         names = ([name for name in record["names"] if name not in found.names] + sorted(found.names))[-self.config.names_kept:]
         old_terms, old_names = record["terms"], set(record["names"])

@@ -181,3 +181,35 @@ def test_one_article_merging_an_older_and_a_younger_story_leaves_one_survivor(mo
             article_id=group + "-copy", cluster_id=group, cluster_copies=2, title="x", text="x", url="https://e.org/x",
             source="x.example", language="en", published="", topics=(), now=T0 + 5 * 3600)
         assert again.story_id == "a" and again.reason == "copy"
+
+
+def test_clean_makes_of_every_character_what_its_table_says() -> None:
+    """`_clean` folds by regexes and replaces, not by str.translate: each character, alone and
+    among Cyrillic, Persian and ASCII text, becomes what `_CLEAN` says (or itself)."""
+    from newsmon.core import events
+
+    for code in (*range(0x2100), *range(0xFB50, 0xFF00)):
+        char = chr(code)
+        want = events._CLEAN.get(char, char)
+        for around in ("", "б", "ب", "b"):
+            assert events._clean(around + char + around) == around + want + around, hex(code)
+
+
+def test_features_are_the_same_learnt_together_or_remembered() -> None:
+    """An article's new words are keyed together; the keys are each word's whatever else is new with it."""
+    from newsmon.core import events
+
+    texts = [("Лавров и Аракчи провели переговоры 14 ноя", "МОСКВА, 14 ноя – РИА Новости. Глава МИД России Сергей Лавровым."),
+             ("العقوبات النووية على إيران", "طهران - الذي قال 21 ديسمبر إن الوكالة الدولية للطاقة الذرية"),
+             ("Araghchi meets Grossi in Vienna on December 17", "Iran's foreign minister, 5.8 per cent, 1,300,000 barrels.")]
+    events._forget()
+    together = [features(title, text) for title, text in texts]
+    remembered = [features(title, text) for title, text in texts]
+    events._forget()
+    alone = []
+    for title, text in texts:
+        for word in (title + " " + text).split():
+            features(word, "")
+        alone.append(features(title, text))
+    for found in (remembered, alone):
+        assert [(f.terms, list(f.terms), f.names, f.probe) for f in found] == [(f.terms, list(f.terms), f.names, f.probe) for f in together]
