@@ -32,6 +32,7 @@ _AMP_PARAMS = frozenset({"amp", "outputtype", "_amp", "amp_js_v", "usqp"})
 _HOST_PREFIXES = ("www.", "amp.", "m.")
 _DEFAULT_PORTS = {"80", "443"}
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
+_CANONICAL_PATH = re.compile(r"(?:/[A-Za-z0-9:@!$&'()*+,;=._~-]+)+")  # what _path returns unchanged: no %, no empty segment
 # user:password@ after a scheme, and query parameters that carry a secret, anywhere in a text
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]+@")
 _SECRET_PARAM = re.compile(
@@ -109,6 +110,8 @@ def _host(netloc: str) -> str:
 
 
 def _path(path: str) -> str:
+    if _CANONICAL_PATH.fullmatch(path) and "amp" not in path.lower():  # most article paths: nothing to fold
+        return path
     segments = [s for s in unquote(path).split("/") if s and s.lower() != "amp"]
     if segments:
         last = segments[-1]

@@ -72,3 +72,17 @@ def test_plain_urls_are_split_as_urlsplit_splits_them():
             assert parts.scheme in ("http", "https") and not parts.fragment, url
             assert (parts.netloc, parts.path, parts.query) == tuple(part or "" for part in plain.groups()), url
     assert taken > 100
+
+
+def test_paths_taken_as_they_are_need_no_folding():
+    """A path _path returns unchanged has no %, no empty or amp segment and only characters quote keeps."""
+    from urllib.parse import quote
+
+    from newsmon.core.urls import _CANONICAL_PATH, _PATH_SAFE
+
+    for path in ["/news/7/0", "/a/b.html", "/x:y@z/~_-.!$&'()*+,;=", "/2025/11/08/story-slug"]:
+        assert _CANONICAL_PATH.fullmatch(path) and quote(path, safe=_PATH_SAFE) == path
+    for path in ["", "/", "/a/", "//a", "/a%20b", "/خبر", "/a b", "/a\n"]:
+        assert not _CANONICAL_PATH.fullmatch(path), path
+    for variant in ["/amp/news/x", "/news/x/amp", "/news/x.amp", "/news/x.AMP.html", "/news/x/"]:
+        assert canonicalize_url(f"https://example.com{variant}").startswith("https://example.com/news/x"), variant
