@@ -70,6 +70,7 @@ _DATELINE = re.compile(  # may follow a byline line: "By Staff\nTEHRAN, Nov. 8 (
 )
 _DATELINE_HINT = re.compile(r"[-\u2010-\u2015/]")
 HEADER_LINES, HEADER_LINE_CHARS, HEADER_SCAN_CHARS = 6, 48, 800  # header_words: at most 6 lines, "short" < 48 chars
+DATELINE_SCAN_CHARS = 300  # dateline_words reads no further
 _SENTENCE_END = tuple(".!?…:;\"'»”؟")
 
 
@@ -176,7 +177,7 @@ def header_words(text: str, title: str = "") -> int:
         return dateline_words(text)  # the first line is a paragraph: no header block (most texts)
     raw = text[:HEADER_SCAN_CHARS].split("\n")
     raw = raw[:-1] if len(text) > HEADER_SCAN_CHARS else raw  # the last line may be cut by the scan
-    lines = [line.strip() for line in raw] + [""]
+    lines = [*map(str.strip, raw), ""]
     title = " ".join(title.split())
     count, rest, taken = 0, 0, 0
     for index, line in enumerate(lines[:-1]):
@@ -193,7 +194,7 @@ def header_words(text: str, title: str = "") -> int:
                 break
             count, taken = count + len(_WORD_SEPARATORS.sub(" ", line).split()), taken + 1
         rest += len(raw[index]) + 1
-    return count + dateline_words(text[rest:])
+    return count + dateline_words(text[rest : rest + DATELINE_SCAN_CHARS])  # not a copy of the whole rest
 
 
 def dateline_words(text: str) -> int:
@@ -202,6 +203,6 @@ def dateline_words(text: str) -> int:
     Republished copies differ from the original mostly there; a short first clause taken
     for a dateline by mistake costs a few shingles, nothing more.
     """
-    head = text[:300]
+    head = text[:DATELINE_SCAN_CHARS]
     found = _DATELINE.match(head) if _DATELINE_HINT.search(head, 0, 120) else None
     return len(_WORD_SEPARATORS.sub(" ", found.group()).split()) if found else 0
