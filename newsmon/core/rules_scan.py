@@ -42,6 +42,12 @@ class Scanner:
         self.payloads = [tuple(sorted(payloads[k])) for k in keys] + [()] * len(marks)
         self.lists_of = [frozenset(list_id for list_id, _, _ in payloads[k]) for k in keys] + [frozenset()] * len(marks)
         self.markers = frozenset(range(len(keys), len(keys) + len(marks)))
+        # a key several terms share: its entries in the order `hits` takes them for an article in
+        # each of their languages (that language's first; in any other, as they are)
+        self.in_language = {
+            index: {language: tuple(sorted(entries, key=lambda entry: entry[1] != language)) for _, language, _ in entries}
+            for index, entries in enumerate(self.payloads) if len(entries) > 1
+        }
         self.automaton = (
             ahocorasick_rs.BytesAhoCorasick(keys + marks, implementation=ahocorasick_rs.Implementation.DFA)
             if keys or marks else None
@@ -97,7 +103,7 @@ class Scanner:
                     found.setdefault(list_id, []).append((lo, term_language))
                 continue
             taken: set[int] = set()
-            for list_id, term_language, stem in sorted(entries, key=lambda entry: entry[1] != language):
+            for list_id, term_language, stem in self.in_language[index].get(language, entries):
                 if (stem or not open_end) and list_id in needed and list_id not in taken:
                     taken.add(list_id)
                     found.setdefault(list_id, []).append((lo, term_language))
