@@ -201,7 +201,7 @@ class LanguageModel:
         keys = np.empty((_WORD_BYTES // 8, len(lo)), dtype=np.uint64)
         mixed = np.zeros(len(lo), dtype=np.uint64)
         for part, key in enumerate(keys):  # a row at a time: numpy's loops over a (tokens, 4) array cost four times as much
-            np.bitwise_and(at.take(lo + 8 * part), _LOW_BYTES[np.clip(lengths - 8 * part, 0, 8)], out=key)
+            np.bitwise_and(at.take(lo + 8 * part), _LOW_BYTES[np.minimum(np.maximum(lengths - 8 * part, 0), 8)], out=key)
             mixed ^= key * _MIX[part]
         mixed = (mixed ^ (mixed >> np.uint64(32))) * _MIX[0]
         return keys, (mixed >> np.uint64(64 - self._bucket_bits)).astype(np.intp)  # the high bits: they depend on every byte

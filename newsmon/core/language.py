@@ -84,7 +84,8 @@ def identify_languages(texts: Sequence[str], declared: Sequence[str]) -> list[st
     reads the batch's samples together (one matrix product, not one call each)."""
     samples = [text[:SAMPLE_CHARS] for text in texts]
     todo = [i for i, sample in enumerate(samples) if _LETTER.search(sample)]
-    hints = [declared_code(tag) for tag in declared]
+    codes = {tag: declared_code(tag) for tag in set(declared)}  # a feed's entries share their tag
+    hints = [codes[tag] for tag in declared]
     candidates = dict(zip(todo, _candidates([samples[i][:QUICK_CHARS] for i in todo])))
     again = [  # unsure, or the declared language to weigh: read it all
         i for i in todo
