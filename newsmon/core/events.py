@@ -353,22 +353,15 @@ def _word_keys(words: list[str], arabic: bool) -> list[str]:
     letters (within-language). The skeletons of all the words are made in one pass."""
     lows = _fold(words, arabic)
     wholes = _fold(words, False) if arabic else lows
-    keys: list[str] = []
-    sounded: list[int] = []  # the words whose key is their skeleton
-    for at, (word, whole, low) in enumerate(zip(words, wholes, lows)):
-        if low in _DROP or whole in _DROP:
-            keys.append("")
-            continue
-        concept = _CONCEPT.get(low[:5]) or _CONCEPT.get(low[:4])
-        if concept or word[0].islower():
-            keys.append(concept or f"={low[:6]}")
-        else:
-            keys.append("")
-            sounded.append(at)
+    keys: list[str | None] = [
+        "" if low in _DROP or whole in _DROP
+        else _CONCEPT.get(low[:5]) or _CONCEPT.get(low[:4]) or (f"={low[:6]}" if word[0].islower() else None)
+        for word, whole, low in zip(words, wholes, lows)
+    ]
+    sounded = [at for at, key in enumerate(keys) if key is None]  # the words whose key is their skeleton
     for at, skeleton in zip(sounded, _skeletons(" ".join([lows[at] for at in sounded]))):
-        if len(skeleton) > 1:
-            keys[at] = f"~{skeleton}"
-    return keys
+        keys[at] = f"~{skeleton}" if len(skeleton) > 1 else ""
+    return cast(list[str], keys)
 
 
 class _IsName(dict[str, bool]):
