@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections import Counter
 from itertools import chain, repeat
 from operator import itemgetter
@@ -340,7 +341,7 @@ class _Memo:
     def _learn(self, new: list[str]) -> None:
         if len(self.words) >= WORD_CACHE:
             _forget()
-        self.words.update(zip(new, _word_keys(new, self.arabic)))
+        self.words.update(zip(new, map(sys.intern, _word_keys(new, self.arabic))))  # one string per key, whichever story holds it
         folded = _fold(new, self.arabic)
         if not _MONTHS.isdisjoint(folded):
             self.dated.update(word for word, low in zip(new, folded) if low in _MONTHS)
@@ -506,6 +507,9 @@ class EventClusterer:
         for story_id, record in sorted(self.live.items(), key=lambda item: not item[1]["story"]["merged_into"]):
             for cluster in record["groups"]:
                 self._group[cluster] = story_id
+            # Keys read back are a string per record; interned, stories share them (and with `features`).
+            record["terms"] = {sys.intern(key): weight for key, weight in record["terms"].items()}
+            record["names"] = list(map(sys.intern, record["names"]))
             if not record["story"]["merged_into"]:
                 self._index(story_id, record["terms"], record["names"])
 

@@ -213,3 +213,17 @@ def test_features_are_the_same_learnt_together_or_remembered() -> None:
         alone.append(features(title, text))
     for found in (remembered, alone):
         assert [(f.terms, list(f.terms), f.names, f.probe) for f in found] == [(f.terms, list(f.terms), f.names, f.probe) for f in together]
+
+
+def test_records_read_back_share_their_keys() -> None:
+    """After a restart every record's keys are strings of their own: interned, stories share them."""
+    import msgspec
+
+    clusterer = EventClusterer(EventConfig(), {})
+    for n, title in enumerate(("Araghchi meets Grossi in Vienna", "Araghchi calls Lavrov on Bushehr")):
+        assign(clusterer, f"a{n}", title, title, "en", T0 + n * 30 * DAY)
+    clusterer.flush()
+    records = msgspec.json.decode(msgspec.json.encode(clusterer.records))
+    EventClusterer(EventConfig(), records)
+    first, second = ({key: key for key in records[f"a{n}"]["terms"]} for n in range(2))
+    assert first["~rkc"] is second["~rkc"] and records["a0"]["names"][records["a0"]["names"].index("~rkc")] is first["~rkc"]
