@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timezone
+from xml.sax.saxutils import escape
 
 from newsmon.collectors.normalize import articles_from_bytes
 
+from newsmon.core.text import html_to_text
 from newsmon.core.urls import article_id, canonicalize_url
 from tests.unit.collectors.conftest import fixture_bytes
 
@@ -83,6 +85,19 @@ def test_script_tags_are_sanitised_out_of_content():
             b'&lt;/script&gt;</description></item></channel></rss>')
     (item,) = articles_from_bytes(feed, "https://x.example.com/rss", FETCHED)
     assert "script" not in item.content and "ok" in item.content
+
+
+def test_scripts_styles_and_handlers_never_reach_the_text():
+    bodies = ['<p onclick="steal()">ok</p><script>alert(1)</script>', "<p>ok</p><script>alert(1)",
+              "<p>ok</p><style>p{x:alert(1)}</style>", "<p>ok<!-- alert(1) never closed",
+              '<p>ok<img src="x" onerror="alert(1)"></p>', '<p>ok<a href="javascript:alert(1)"></a></p>']
+    for body in bodies:
+        feed = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>X</title><item><title>t</title>'
+                f"<link>https://x.example.com/1</link><description>{escape(body)}</description>"
+                "</item></channel></rss>").encode()
+        (item,) = articles_from_bytes(feed, "https://x.example.com/rss", FETCHED)
+        assert html_to_text(item.content) == "ok", body
+        assert "alert" not in item.content, body  # the sanitiser removed handler, link and script alike
 
 
 def test_a_link_that_is_no_url_is_counted_as_a_bad_link_even_once_feedparser_emptied_it():
