@@ -74,9 +74,9 @@ class Decision:
         return self.is_duplicate and self.reason in ("content", "url")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)  # not frozen: built for every article, and a frozen __init__ (a setattr call per field) costs ~1 µs more
 class _Features:
-    """One article's comparison form, computed once per `assign`."""
+    """One article's comparison form, computed once per `assign` (read-only)."""
 
     sketch: Sketch
     full: np.ndarray  # sorted unique shingle hashes
@@ -254,9 +254,14 @@ class Deduper:
         contained = overlap.new_inside() if new.sketch.shingles <= indexed.shingles else overlap.indexed_inside()
         if contained < config.containment:  # an upper bound of what one passage holds: most candidates end here
             return 0.0
-        ledes = self._ledes_found(new, overlap)
-        if contained >= config.whole_containment and any(ledes) and not self._numbers_missing(new, indexed):
-            return contained  # the shorter text lies inside the other, lede and figures included: most copies
+        # The shorter text lies inside the other, a lede and the figures included: most copies.
+        whole = contained >= config.whole_containment and not self._numbers_missing(new, indexed)
+        indexed_lede = self._indexed_lede_found(overlap)  # the cheaper of the two lede checks: asked first
+        if whole and indexed_lede:
+            return contained
+        ledes = (self._new_lede_found(new, overlap), indexed_lede)
+        if whole and ledes[0]:
+            return contained
         firsts, lasts, shared = overlap.passages(new.ordered, new.places, config.passage_gap)
         anchored = self._anchored(new, overlap, ledes, firsts, lasts)
         if anchored.any() and shared[anchored].max() >= config.containment * shorter:
@@ -269,16 +274,17 @@ class Deduper:
             return 0.0
         return min(float(shared[passage]) / shorter, 1.0)
 
-    def _ledes_found(self, new: _Features, overlap: Overlap) -> tuple[bool, bool]:
-        """Whether the new text's lede is found in the indexed one, and the indexed one's in the
-        new; a lede counts when its first half is found too (a brief whose few words of news
-        precede a shared boilerplate paragraph shares only its second half)."""
-        match, half = self.config.lede_match, self.config.lede_shingles // 2
-        indexed_lede = self._lede(overlap.head_found()).tolist()  # whether each of its shingles is in the new text
-        return (
-            min(overlap.sketch.shares_estimated(new.lede, (new.lede.size, half))) >= match,
-            min(_share(indexed_lede), _share(indexed_lede[:half])) >= match,
-        )
+    def _new_lede_found(self, new: _Features, overlap: Overlap) -> bool:
+        """Whether the new text's lede is found in the indexed one; a lede counts when its first
+        half is found too (a brief whose few words of news precede a shared boilerplate paragraph
+        shares only its second half)."""
+        half = self.config.lede_shingles // 2
+        return min(overlap.sketch.shares_estimated(new.lede, (new.lede.size, half))) >= self.config.lede_match
+
+    def _indexed_lede_found(self, overlap: Overlap) -> bool:
+        """Whether the indexed text's lede is found in the new one (its first half too, as above)."""
+        found = self._lede(overlap.head_found()).tolist()  # whether each of its shingles is in the new text
+        return min(_share(found), _share(found[: self.config.lede_shingles // 2])) >= self.config.lede_match
 
     def _anchored(
         self, new: _Features, overlap: Overlap, ledes: tuple[bool, bool], firsts: np.ndarray, lasts: np.ndarray

@@ -14,6 +14,7 @@ the mixed top 32 bits are kept. No Python loop per word or shingle.
 from __future__ import annotations
 
 import base64
+import bisect
 import functools
 import hashlib
 import struct
@@ -30,6 +31,7 @@ _EMPTY_64 = np.empty(0, dtype=np.uint64)
 _SEPARATOR = np.zeros(1, dtype=np.uint16)
 MIN_TOLD = 3  # share_estimated: fewer shingles whose presence a sketch can tell are no evidence
 _GROUP = 32  # texts hashed per numpy pass (Words.all_of): 16-32 are fastest, larger arrays outgrow the CPU caches
+SHINGLE_WORDS = 4  # the shingle width Words.all_of hashes ahead: deduplication's (DedupeConfig.shingle_words)
 
 
 class _PowerTables:
@@ -65,6 +67,17 @@ def _top32(values: np.ndarray) -> np.ndarray:
     return ((values * _MIX) >> np.uint64(32)).astype(np.uint32)
 
 
+def _window_sums(hashes: np.ndarray, width: int) -> np.ndarray:
+    """Window i's sum of hashes[i + k] * weight[k] (mod 2**64), for every window of `width`
+    (<= hashes.size): `width` multiply-adds over the whole array. np.correlate calls a dot
+    product per window: ~60 instructions a shingle, the copies stage's largest numpy cost."""
+    count = hashes.size - width + 1
+    sums = hashes[:count] * _SHINGLE_WEIGHTS[0]
+    for k in range(1, width):
+        sums += hashes[k : k + count] * _SHINGLE_WEIGHTS[k]
+    return sums
+
+
 def _hash_words(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per word of a `word_chars` array: its hash, whether it is a number, its start."""
     in_word = np.zeros(chars.size + 1, dtype=bool)
@@ -76,16 +89,51 @@ def _hash_words(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return sums * inverse.take(starts), chars.take(starts) <= 0x39, starts  # word characters below '9' are digits
 
 
+class _Batch:
+    """The word hashes of one `Words.all_of` group. Its texts' shingles (of SHINGLE_WORDS words)
+    and numbers are hashed for all of them in one pass when the first text asks (windows that
+    span two texts go unused); texts only normalised, never shingled, cost nothing more."""
+
+    def __init__(self, hashes: np.ndarray, numeric: np.ndarray, bounds: list[int]) -> None:
+        self.hashes, self.numeric, self.bounds = hashes, numeric, bounds  # bounds: each text's first word, then the end
+
+    @functools.cached_property
+    def windows(self) -> np.ndarray:
+        return _top32(_window_sums(self.hashes, SHINGLE_WORDS)) if self.hashes.size >= SHINGLE_WORDS else _EMPTY
+
+    def windows_of(self, text: int) -> np.ndarray:
+        """Every window of text `text` (which has at least SHINGLE_WORDS words)."""
+        return self.windows[self.bounds[text] : self.bounds[text + 1] - SHINGLE_WORDS + 1]
+
+    @functools.cached_property
+    def _numbers(self) -> tuple[list[int], list[int], list[int]]:
+        at = np.flatnonzero(self.numeric)
+        cuts = at.searchsorted(self.bounds).tolist()
+        starts = np.repeat(self.bounds[:-1], np.diff(cuts))
+        return cuts, (at - starts).tolist(), _top32(self.hashes[at]).tolist()
+
+    def numbers_of(self, text: int) -> tuple[list[int], list[int]]:
+        """Where text `text`'s numbers are (from its start), and their hashes."""
+        cuts, at, hashes = self._numbers
+        first, last = cuts[text], cuts[text + 1]
+        return at[first:last], hashes[first:last]
+
+
 class Words:
     """The words of a `word_chars` array, each hashed once, position-independently.
 
     A word's hash is the polynomial sum of its characters (one `reduceat` for all words,
     normalised by the start position's inverse power); a shingle's hash is a weighted sum
-    of its words' hashes. No Python loop per word or per shingle.
+    of its words' hashes. No Python loop per word or per shingle. A text's shingles and
+    numbers are hashed once, when first asked for (with its batch's: `_Batch`).
     """
 
     def __init__(self, chars: np.ndarray) -> None:
         self.hashes, self.numeric, _ = _hash_words(chars)
+        self._batch: _Batch | None = None
+        self._place = 0  # its index in the batch
+        self._windows: dict[int, np.ndarray] = {}  # width -> every window's hash
+        self._numbers: tuple[list[int], list[int]] | None = None  # where the numbers are, their hashes
 
     @classmethod
     def all_of(cls, arrays: Sequence[np.ndarray]) -> list[Words]:
@@ -97,13 +145,16 @@ class Words:
     def _group(cls, arrays: Sequence[np.ndarray]) -> list[Words]:
         # A 0 after each array: no word spans two, and hashes do not depend on position.
         hashes, numeric, starts = _hash_words(np.concatenate([part for chars in arrays for part in (chars, _SEPARATOR)]))
-        cuts = starts.searchsorted(np.cumsum([chars.size + 1 for chars in arrays])[:-1])
-        return [cls._of(*parts) for parts in zip(np.split(hashes, cuts), np.split(numeric, cuts))]
+        bounds = [0, *starts.searchsorted(np.cumsum([chars.size + 1 for chars in arrays])[:-1]).tolist(), hashes.size]
+        batch = _Batch(hashes, numeric, bounds)
+        return [cls._of(batch, text) for text in range(len(arrays))]
 
     @classmethod
-    def _of(cls, hashes: np.ndarray, numeric: np.ndarray) -> Words:
+    def _of(cls, batch: _Batch, text: int) -> Words:
         words = cls.__new__(cls)
-        words.hashes, words.numeric = hashes, numeric
+        start, stop = batch.bounds[text], batch.bounds[text + 1]
+        words.hashes, words.numeric = batch.hashes[start:stop], batch.numeric[start:stop]
+        words._batch, words._place, words._windows, words._numbers = batch, text, {}, None
         return words
 
     @property
@@ -117,20 +168,35 @@ class Words:
         return hashlib.blake2b(self.hashes.tobytes(), digest_size=16).hexdigest()
 
     def shingles(self, width: int, skip: int = 0) -> np.ndarray:
-        """uint32 hashes of every `width`-word window from word `skip` on, in text order.
+        """uint32 hashes of every `width`-word window from word `skip` on, in text order
+        (shared: treat as read-only).
 
         Fewer than `width` words left make one shingle; no words, no shingle.
         """
         skip = min(skip, max(self.count - width, 0))
-        words = self.hashes[skip:]
-        if not words.size:
+        windows = self._windows.get(width)
+        if windows is None:
+            windows = self._windows[width] = self._windows_of(width)
+        return windows[skip:]  # a window's hash does not depend on where the text starts
+
+    def _windows_of(self, width: int) -> np.ndarray:
+        if self._batch is not None and width == SHINGLE_WORDS <= self.count:
+            return self._batch.windows_of(self._place)
+        if not self.count:
             return _EMPTY
-        # Window i: sum of words[i + k] * weight[k] (mod 2**64), all windows in one C loop.
-        return _top32(np.correlate(words, _SHINGLE_WEIGHTS[: min(width, words.size)]))
+        return _top32(_window_sums(self.hashes, min(width, self.count)))
 
     def numbers(self, limit: int, skip: int = 0, stop: int | None = None) -> np.ndarray:
         """Sorted distinct hashes of the words from `skip` (to `stop`) that start with a digit (the `limit` smallest)."""
-        return distinct(_top32(self.hashes[skip:stop][self.numeric[skip:stop]]))[:limit]
+        if self._numbers is None:
+            self._numbers = self._batch.numbers_of(self._place) if self._batch is not None else self._number_words()
+        at, hashes = self._numbers
+        first, last = bisect.bisect_left(at, skip), len(at) if stop is None else bisect.bisect_left(at, stop)
+        return np.array(sorted(set(hashes[first:last]))[:limit], dtype=np.uint32)  # a few: cheaper than numpy's calls
+
+    def _number_words(self) -> tuple[list[int], list[int]]:
+        at = np.flatnonzero(self.numeric)
+        return at.tolist(), _top32(self.hashes[at]).tolist()
 
 
 def distinct(values: np.ndarray) -> np.ndarray:

@@ -67,3 +67,22 @@ def test_overlap_counts_what_searching_every_shingle_would():
             found = [v in head or (k and v in bottom) for v, k in zip(values, known)]
             expected = 0.0 if sum(known) < min(len(values), MIN_TOLD) else sum(found) / sum(known)
             assert sketch.shares_estimated(ordered, [length]) == [expected]
+
+
+def reference_numbers(words: Words, limit: int, skip: int, stop: int | None) -> list[int]:
+    """Distinct top-32-bit hashes of the number words from `skip` to `stop`, the `limit` smallest."""
+    chosen = words.hashes[skip:stop][words.numeric[skip:stop]].tolist()
+    return sorted({(h * 0xFF51AFD7ED558CCD % 2**64) >> 32 for h in chosen})[:limit]
+
+
+def test_shingles_and_numbers_of_a_batch_equal_those_of_each_text():
+    texts = ["", "a", "alpha beta", "a b c", "x 1 y 22 z 1", "word 7 " * 300, "١٢ كِتاب 3 — Москва 4 ёлка"] * 6
+    arrays = [word_chars(text) for text in texts]
+    for single, batched in zip(map(Words, arrays), Words.all_of(arrays), strict=True):
+        for skip in (0, 1, 3, 5, 700):
+            for width in (3, 4):
+                assert batched.shingles(width, skip).tolist() == single.shingles(width, skip).tolist()
+            for limit, stop in ((32, None), (2, None), (32, skip + 5)):
+                expected = reference_numbers(single, limit, skip, stop)
+                assert batched.numbers(limit, skip, stop).tolist() == single.numbers(limit, skip, stop).tolist() == expected
+                assert batched.numbers(limit, skip, stop).dtype == np.uint32
