@@ -125,6 +125,7 @@ class RuleSet:
     _rules: list[_Rule] = field(repr=False)
     _scanner: Scanner = field(repr=False)  # every list a rule names, and the invisible characters
     _by_anchor: dict[int, tuple[int, ...]] = field(repr=False)  # anchor list -> its rules' indexes
+    _anchor_keys: frozenset[int] = field(repr=False)  # the keys of some anchor list: without one, no rule can fire
 
     @property
     def topics(self) -> list[str]:
@@ -152,6 +153,8 @@ class RuleSet:
             b = prepare(title, text)
             matches = self._scanner.matches(b)
             keys = {index for index, _, _ in matches}
+        if self._anchor_keys.isdisjoint(keys):  # most articles: no word a rule could start from
+            return []
         present = self._scanner.lists_present(keys)
         possible = self._possible(present)
         if not possible:
@@ -188,12 +191,15 @@ def load_rules(path: Path | None = None) -> RuleSet:
     positional = {n for s in specs for n in (*s.match, *(name for name, _ in s.near + s.not_near))}
     whole_text = {n for s in specs for n in (*s.with_, *s.without)}
     rules = [_Rule(spec, index) for spec in specs]
+    scanner = Scanner((t for t in source.terms if t.list_name in positional | whole_text), index, INVISIBLE)
+    anchors = _by_anchor(rules)
     return RuleSet(
         path=Path(path),
         source=source,
         _rules=rules,
-        _scanner=Scanner((t for t in source.terms if t.list_name in positional | whole_text), index, INVISIBLE),
-        _by_anchor=_by_anchor(rules),
+        _scanner=scanner,
+        _by_anchor=anchors,
+        _anchor_keys=frozenset(key for key, lists in enumerate(scanner.lists_of) if not lists.isdisjoint(anchors)),
     )
 
 
