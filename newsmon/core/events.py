@@ -48,8 +48,8 @@ import math
 import re
 import sys
 from collections import Counter
-from itertools import chain, repeat
-from operator import itemgetter
+from itertools import chain, compress, repeat
+from operator import is_, itemgetter
 from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -335,24 +335,23 @@ class _Memo:
         keys = list(map(known.get, words))
         if None not in keys:
             return cast(list[str], keys)
-        self._learn([word for word in dict.fromkeys(words) if word not in known])
+        self._learn(list(dict.fromkeys(compress(words, map(is_, keys, repeat(None))))))
         return list(map(known.__getitem__, words))
 
     def _learn(self, new: list[str]) -> None:
         if len(self.words) >= WORD_CACHE:
             _forget()
-        self.words.update(zip(new, map(sys.intern, _word_keys(new, self.arabic))))  # one string per key, whichever story holds it
-        folded = _fold(new, self.arabic)
-        if not _MONTHS.isdisjoint(folded):
-            self.dated.update(word for word, low in zip(new, folded) if low in _MONTHS)
+        lows = _fold(new, self.arabic)
+        self.words.update(zip(new, map(sys.intern, _word_keys(new, lows, self.arabic))))  # one string per key, whichever story holds it
+        if not _MONTHS.isdisjoint(lows):
+            self.dated.update(word for word, low in zip(new, lows) if low in _MONTHS)
 
 
-def _word_keys(words: list[str], arabic: bool) -> list[str]:
-    """Each word's key, "" for none: a stop word, tag or month has none (in Arabic text also when
-    written with the article, "الذي"); else its concept; its sound skeleton if it may be a name
-    (capitalised, or of a caseless script; none if under two sounds); else its first six
-    letters (within-language). The skeletons of all the words are made in one pass."""
-    lows = _fold(words, arabic)
+def _word_keys(words: list[str], lows: list[str], arabic: bool) -> list[str]:
+    """Each word's key (`lows`: the words folded), "" for none: a stop word, tag or month has none
+    (in Arabic text also when written with the article, "الذي"); else its concept; its sound
+    skeleton if it may be a name (capitalised, or of a caseless script; none if under two
+    sounds); else its first six letters (within-language). The skeletons are made in one pass."""
     wholes = _fold(words, False) if arabic else lows
     keys: list[str | None] = [
         "" if low in _DROP or whole in _DROP
@@ -360,8 +359,9 @@ def _word_keys(words: list[str], arabic: bool) -> list[str]:
         for word, whole, low in zip(words, wholes, lows)
     ]
     sounded = [at for at, key in enumerate(keys) if key is None]  # the words whose key is their skeleton
-    for at, skeleton in zip(sounded, _skeletons(" ".join([lows[at] for at in sounded]))):
-        keys[at] = f"~{skeleton}" if len(skeleton) > 1 else ""
+    if sounded:
+        for at, skeleton in zip(sounded, _skeletons(" ".join([lows[at] for at in sounded]))):
+            keys[at] = f"~{skeleton}" if len(skeleton) > 1 else ""
     return cast(list[str], keys)
 
 
