@@ -7,8 +7,10 @@ timed from its produce acknowledgement to the moment a search finds it.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
+from collections.abc import Mapping
 
 from aiokafka import AIOKafkaProducer
 from elasticsearch import Elasticsearch, NotFoundError
@@ -57,10 +59,22 @@ def indexed_ids(articles: list[Article], rules: RuleSet) -> set[str]:
     return {article.id for article in articles if not pipeline.run(article)[1].is_exact_copy}
 
 
-def throughput(settings: Settings, articles: list[Article], timeout: float = 600.0) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process (all its threads) has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def throughput(settings: Settings, articles: list[Article], timeout: float = 600.0,
+               processes: Mapping[str, int] | None = None) -> dict[str, float]:
+    """Articles searchable per second after a burst; with `processes` (name -> pid), the CPU
+    milliseconds each spent per article meanwhile (`bench` is this process: producing, probing)."""
     es = Elasticsearch(settings.elasticsearch_url, request_timeout=60)
     before = searchable_count(es, settings.index_alias)
     target = before + len(indexed_ids(articles, load_rules(settings.topic_rules)))
+    watched = {"bench": os.getpid(), **(processes or {})}
+    cpu_before = {name: cpu_seconds(pid) for name, pid in watched.items()}
     started = time.perf_counter()
     asyncio.run(produce(settings.kafka_bootstrap_servers, settings.raw_topic, articles))
     produced_s = time.perf_counter() - started
@@ -68,7 +82,11 @@ def throughput(settings: Settings, articles: list[Article], timeout: float = 600
         time.sleep(PROBE_SECONDS)
     seconds = time.perf_counter() - started
     done = searchable_count(es, settings.index_alias) - before
-    return {"e2e_articles": done, "e2e_seconds": seconds, "e2e_per_s": done / seconds, "e2e_produce_seconds": produced_s}
+    figures = {"e2e_articles": done, "e2e_seconds": seconds, "e2e_per_s": done / seconds, "e2e_produce_seconds": produced_s}
+    if processes:
+        figures.update({f"e2e_cpu_ms_per_article_{name.replace('-', '_')}": (cpu_seconds(pid) - cpu_before[name]) / max(done, 1) * 1e3
+                        for name, pid in watched.items()})
+    return figures
 
 
 async def _watch(es: Elasticsearch, index: str, pending: dict[str, float], found: dict[str, float], until: float) -> None:

@@ -137,7 +137,8 @@ def measure(args: argparse.Namespace, settings: Settings, workdir: Path, console
             console.print(f"[bold]latency[/]: 100 articles/s for {args.latency_seconds:.0f}s")
             results.update(pipeline.latency(live, list(coverage_articles(int(100 * args.latency_seconds), seed=3))))
         console.print(f"[bold]end to end[/]: burst of {len(articles)} coverage articles")
-        results.update(pipeline.throughput(live, list(coverage_articles(args.articles, seed=4))))
+        watched = {"worker": stack.worker.pid, **{server.name: server.process.pid for server in stack.servers if server.process}}
+        results.update(pipeline.throughput(live, list(coverage_articles(args.articles, seed=4)), processes=watched))
         stack.check_worker()
     finally:
         stack.stop()

@@ -51,3 +51,15 @@ def test_teasers_and_article_lengths(processed):
     assert 0.06 < sum(count < 60 for count in words) / len(words) < 0.14  # a tenth teasers of 25-45 words
     assert sum(60 <= count < 150 for count in words) / len(words) < 0.02  # the rest: bodies of 250+ words, a few trimmed copies
     assert 550 <= statistics.median(words) <= 900
+
+
+def test_cpu_seconds_counts_a_process_work():
+    import os
+    import time
+
+    from newsmon.bench.pipeline import cpu_seconds
+
+    before, started = cpu_seconds(os.getpid()), time.process_time()
+    while time.process_time() - started < 0.3:
+        pass
+    assert 0.2 <= cpu_seconds(os.getpid()) - before <= 1.0
