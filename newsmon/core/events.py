@@ -335,12 +335,14 @@ class _Memo:
         keys = list(map(known.get, words))
         if None not in keys:
             return cast(list[str], keys)
-        self._learn(list(dict.fromkeys(compress(words, map(is_, keys, repeat(None))))))
+        if len(known) >= WORD_CACHE:
+            _forget()  # this article's words too: all of them are learnt again
+            self._learn(list(dict.fromkeys(words)))
+        else:
+            self._learn(list(dict.fromkeys(compress(words, map(is_, keys, repeat(None))))))
         return list(map(known.__getitem__, words))
 
     def _learn(self, new: list[str]) -> None:
-        if len(self.words) >= WORD_CACHE:
-            _forget()
         lows = _fold(new, self.arabic)
         self.words.update(zip(new, map(sys.intern, _word_keys(new, lows, self.arabic))))  # one string per key, whichever story holds it
         if not _MONTHS.isdisjoint(lows):

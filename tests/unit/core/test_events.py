@@ -227,3 +227,19 @@ def test_records_read_back_share_their_keys() -> None:
     EventClusterer(EventConfig(), records)
     first, second = ({key: key for key in records[f"a{n}"]["terms"]} for n in range(2))
     assert first["~rkc"] is second["~rkc"] and records["a0"]["names"][records["a0"]["names"].index("~rkc")] is first["~rkc"]
+
+
+def test_features_stay_the_same_when_the_remembered_words_are_forgotten(monkeypatch) -> None:
+    """The memory of words is bounded: forgetting it (mid-stream, mid-article) changes no key."""
+    from newsmon.core import events
+
+    texts = [("Araghchi meets Grossi in Vienna", "Iran's foreign minister met the IAEA chief on Monday."),
+             ("Лавров и Аракчи провели переговоры", "МОСКВА, 14 ноя – РИА Новости. Глава МИД России."),
+             ("العقوبات النووية على إيران", "طهران - الذي قال إن الوكالة الدولية للطاقة الذرية")]
+    events._forget()
+    unbounded = [features(title, text) for title, text in texts]
+    monkeypatch.setattr(events, "WORD_CACHE", 3)
+    events._forget()
+    bounded = [features(title, text) for title, text in texts * 2]
+    events._forget()
+    assert [(f.terms, list(f.terms), f.names, f.probe) for f in bounded] == [(f.terms, list(f.terms), f.names, f.probe) for f in unbounded * 2]
