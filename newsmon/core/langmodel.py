@@ -109,7 +109,7 @@ class LanguageModel:
         # word given it keeps it), holding its slot; a slot's integers, to check it is that word (the
         # row past the table is zeros, what an empty bucket points to)
         self._bucket_bits = (4 * cache_words - 1).bit_length()
-        self._buckets = np.empty(1 << self._bucket_bits, dtype=np.intp)
+        self._buckets = np.empty(1 << self._bucket_bits, dtype=np.int32)
         self._words = np.zeros((_WORD_BYTES // 8, cache_words + 1), dtype=np.uint64)
         self._clear()
 
