@@ -24,6 +24,7 @@ import importlib.util
 import re
 import struct
 from collections.abc import Sequence
+from operator import itemgetter
 from pathlib import Path
 
 from newsmon.core.langmodel import LanguageModel
@@ -132,7 +133,7 @@ def _candidates(samples: list[str]) -> list[dict[str, float]]:
             code = _LABELS.get(label, label)
             if len(code) == 2:
                 codes[code] = codes.get(code, 0.0) + min(score, 1.0)
-        out.append(dict(sorted(codes.items(), key=lambda item: -item[1])))
+        out.append(dict(sorted(codes.items(), key=itemgetter(1), reverse=True)))  # stable: ties keep the model's order
     return out
 
 
