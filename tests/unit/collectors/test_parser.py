@@ -1,4 +1,4 @@
-"""Parser: hostile XML is neutralised, non-feeds are named, encodings decode."""
+"""Parser: hostile XML is neutralised, non-feeds are named, encodings decode, only non-plain HTML is sanitised."""
 from __future__ import annotations
 
 import time
@@ -7,6 +7,8 @@ from xml.sax.saxutils import escape
 
 import feedparser
 import feedparser.api
+import feedparser.html
+import feedparser.mixin
 import pytest
 from feedparser.sanitizer import _HTMLSanitizer
 from newsmon.collectors.parser import (
@@ -190,3 +192,9 @@ def test_feedparser_reads_text_through_the_buffered_expat_reader(monkeypatch):
     buffered = parse_feed(rss_item(body))
     monkeypatch.setattr(feedparser.api, "PREFERRED_XML_PARSERS", [])  # Python's own expat reader
     assert buffered == parse_feed(rss_item(body)) and buffered.entries[0].summary == body.strip()
+
+
+def test_feedparsers_cp1252_mapping_translates_as_its_own_table_does():
+    every = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF)
+    assert every.translate(feedparser.mixin._cp1252) == every.translate(feedparser.html._cp1252)
+    assert "\x80\x9f\x81".translate(feedparser.mixin._cp1252) == "€Ÿ\x81"
