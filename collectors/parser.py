@@ -213,11 +213,13 @@ def is_plain_markup(markup: str) -> bool:
 
     Tags and entities repeat within an article and across a feed, so each distinct one is
     judged once (one regex over the whole of a 4 KB article cost three times as much)."""
-    if "<" in markup and not (
-        all(_plain_tag(*tag) for tag in set(_TAG.findall(markup)))
-        and all(then.lower() in INLINE_TAGS for then in set(_OPEN_BEFORE_TAG.findall(markup)))
-    ):
-        return False
+    if "<" in markup:
+        tags = set(_TAG.findall(markup))
+        if not all(_plain_tag(*tag) for tag in tags):
+            return False
+        left_open = any(not closed for _, closed, _ in tags)
+        if left_open and not all(then.lower() in INLINE_TAGS for then in set(_OPEN_BEFORE_TAG.findall(markup))):
+            return False
     return "&" not in markup or all(_plain_entity(*entity) for entity in set(_ENTITY.findall(markup)))
 
 
@@ -252,7 +254,7 @@ def clean_markup(parsed: feedparser.FeedParserDict) -> None:
     them, so a summary equal to its content stays equal (normalize drops it then)."""
     for context in [parsed.feed, *parsed.entries, *(entry["source"] for entry in parsed.entries if "source" in entry)]:
         values = list(html_values(context))
-        if not all(is_plain_markup(holder[key]) for holder, key, _ in values):
+        if not all(map(is_plain_markup, {holder[key] for holder, key, _ in values})):  # a value and its detail's: once
             for holder, key, detail in values:
                 holder[key] = sanitise(holder[key], detail["type"], detail.get("base", ""))
 
