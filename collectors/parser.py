@@ -89,6 +89,7 @@ _ENTITY = re.compile(r"&(#?[a-zA-Z0-9]*+)(;?)")
 _NUMERIC = re.compile(r"#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}")
 # The sanitiser spells any other name `&amp;name`, which html_to_text then reads differently.
 KNOWN_ENTITIES = frozenset(html.entities.name2codepoint) | {"apos"}
+CACHED_TAG_CHARS = 200
 
 
 class BufferedExpatReader(xml.sax.expatreader.ExpatParser):
@@ -211,11 +212,12 @@ def parse_feed(data: bytes, feed_url: str = "", content_type: str | None = None)
 def is_plain_markup(markup: str) -> bool:
     """Whether `markup` is plain: feedparser's sanitiser would change how it is spelled, not its text.
 
-    Tags and entities repeat within an article and across a feed, so each distinct one is
-    judged once (one regex over the whole of a 4 KB article cost three times as much)."""
+    Each distinct tag and entity of `markup` is judged once, and a short tag once per process:
+    they repeat within an article and across feeds (one regex over the whole of a 4 KB article
+    cost three times as much)."""
     if "<" in markup:
         tags = set(_TAG.findall(markup))
-        if not all(_plain_tag(*tag) for tag in tags):
+        if not all((_known_tag if len(tag[0]) <= CACHED_TAG_CHARS else _plain_tag)(*tag) for tag in tags):
             return False
         left_open = any(not closed for _, closed, _ in tags)
         if left_open and not all(then.lower() in INLINE_TAGS for then in set(_OPEN_BEFORE_TAG.findall(markup))):
@@ -223,7 +225,6 @@ def is_plain_markup(markup: str) -> bool:
     return "&" not in markup or all(_plain_entity(*entity) for entity in set(_ENTITY.findall(markup)))
 
 
-@functools.lru_cache(maxsize=4096)
 def _plain_tag(body: str, closed: str, open_before: str) -> bool:
     """A start tag of PLAIN_TAGS with well-formed, harmless attributes, an end tag of
     PLAIN_END_TAGS, or an inline start tag left open right before another tag."""
@@ -237,13 +238,16 @@ def _plain_tag(body: str, closed: str, open_before: str) -> bool:
     return bool(end) and end.group(1).lower() in PLAIN_END_TAGS
 
 
+# Common tags judged once per process; a long one (a hostile feed's) is not kept.
+_known_tag = functools.lru_cache(maxsize=4096)(_plain_tag)
+
+
 def _plain_attribute(name: str, value: str) -> bool:
     if name not in PLAIN_ATTRIBUTES or "&" in value.replace("&amp;", ""):
         return False
     return name not in URI_ATTRIBUTES or ":" not in value or bool(_WEB_LINK.match(value))
 
 
-@functools.lru_cache(maxsize=1024)
 def _plain_entity(name: str, semicolon: str) -> bool:
     return bool(semicolon) and (name in KNOWN_ENTITIES or bool(_NUMERIC.fullmatch(name)))
 

@@ -11,6 +11,7 @@ import feedparser.html
 import feedparser.mixin
 import pytest
 from feedparser.sanitizer import _HTMLSanitizer
+from newsmon.collectors import parser
 from newsmon.collectors.parser import (
     PLAIN_END_TAGS,
     PLAIN_TAGS,
@@ -198,3 +199,10 @@ def test_feedparsers_cp1252_mapping_translates_as_its_own_table_does():
     every = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF)
     assert every.translate(feedparser.mixin._cp1252) == every.translate(feedparser.html._cp1252)
     assert "\x80\x9f\x81".translate(feedparser.mixin._cp1252) == "€Ÿ\x81"
+
+
+def test_a_huge_hostile_tag_is_judged_quickly_and_not_kept():
+    started, before = time.monotonic(), parser._known_tag.cache_info().currsize
+    for value in ("x" * 400_000, "x " * 200_000, '"' * 200_000, "<a " + "b=1 " * 100_000):
+        assert not is_plain_markup(f'<p title="{value}>text') and not is_plain_markup(f"<p {value}>")
+    assert time.monotonic() - started < 1 and parser._known_tag.cache_info().currsize - before <= 8
