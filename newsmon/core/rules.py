@@ -5,8 +5,8 @@ Aho–Corasick scan over the terms of all rules. From the raw matches the
 set of term lists present is taken first (no per-hit work); only if some rule's anchor and
 `near` lists all occur are word boundaries checked and word distances counted, and only a
 rule whose proximity conditions hold has its `with`/`without` lists looked up in the same
-matches (a second automaton for them cost a second scan of one article in seven, for a
-hundredth of a scan's keys). Every match names the rule that fired
+matches (a second automaton for them cost a second scan of one article in seven, for a tenth
+of the keys). Every match names the rule that fired
 ("bushehr:en.plant-near-bushehr") so an analyst can see why an article carries a topic.
 
 The rule language itself is described at the top of schemas/topics.yaml and in docs/tagging.md.
@@ -133,7 +133,7 @@ class RuleSet:
 
     @property
     def key_count(self) -> int:
-        """Literal keys in the automata (a size figure for benchmarks)."""
+        """Literal keys in the automaton (a size figure for benchmarks; markers not counted)."""
         return self._scanner.size
 
     def tag(self, title: str, text: str, language: str = "") -> list[TopicMatch]:
