@@ -243,3 +243,9 @@ def test_features_stay_the_same_when_the_remembered_words_are_forgotten(monkeypa
     bounded = [features(title, text) for title, text in texts * 2]
     events._forget()
     assert [(f.terms, list(f.terms), f.names, f.probe) for f in bounded] == [(f.terms, list(f.terms), f.names, f.probe) for f in unbounded * 2]
+
+
+def test_a_figure_with_decimal_or_thousands_marks_is_one_word() -> None:
+    from newsmon.core import events
+
+    assert events._DECIMAL.sub("", "5.8 1,300,000 a.b 5. .5 ۵.۵ ٥٫٥ 4,5, x,1 2.\n3") == "58 1300000 a.b 5. .5 ۵۵ ٥٥ 45, x,1 2.\n3"
