@@ -206,10 +206,10 @@ class Deduper:
         if hashes.size < config.min_shingles:
             return None
         full = distinct(hashes)
-        sketch = Sketch(  # copies: a slice would keep the whole article's arrays alive in the index
+        sketch = Sketch(  # slices: only its encoding and index keys outlive `assign`
             shingles=full.size,
-            bottom=full[: config.sketch_size].copy(),
-            head=hashes[: config.head_shingles].copy(),
+            bottom=full[: config.sketch_size],
+            head=hashes[: config.head_shingles],
             numbers=words.numbers(config.number_limit, skip),
         )
         return _Features(sketch, full, hashes, self._lede(hashes), words, skip, self._sketch_keys(sketch))
