@@ -14,7 +14,6 @@ the mixed top 32 bits are kept. No Python loop per word or shingle.
 from __future__ import annotations
 
 import base64
-import bisect
 import functools
 import hashlib
 import struct
@@ -90,9 +89,10 @@ def _hash_words(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 class _Batch:
-    """The word hashes of one `Words.all_of` group. Its texts' shingles (of SHINGLE_WORDS words)
-    and numbers are hashed for all of them in one pass when the first text asks (windows that
-    span two texts go unused); texts only normalised, never shingled, cost nothing more."""
+    """The word hashes of one `Words.all_of` group (or of one text). Its texts' shingles (of
+    SHINGLE_WORDS words) and numbers are hashed for all of them in one pass when the first text
+    asks (windows that span two texts go unused); texts only normalised, never shingled, cost
+    nothing more. Kept as arrays: per-text lists would be garbage-collected objects."""
 
     def __init__(self, hashes: np.ndarray, numeric: np.ndarray, bounds: list[int]) -> None:
         self.hashes, self.numeric, self.bounds = hashes, numeric, bounds  # bounds: each text's first word, then the end
@@ -106,17 +106,16 @@ class _Batch:
         return self.windows[self.bounds[text] : self.bounds[text + 1] - SHINGLE_WORDS + 1]
 
     @functools.cached_property
-    def _numbers(self) -> tuple[list[int], list[int], list[int]]:
+    def _numbers(self) -> tuple[np.ndarray, np.ndarray]:
+        """Where the words that start with a digit are, and their hashes."""
         at = np.flatnonzero(self.numeric)
-        cuts = at.searchsorted(self.bounds).tolist()
-        starts = np.repeat(self.bounds[:-1], np.diff(cuts))
-        return cuts, (at - starts).tolist(), _top32(self.hashes[at]).tolist()
+        return at, _top32(self.hashes[at])
 
-    def numbers_of(self, text: int) -> tuple[list[int], list[int]]:
-        """Where text `text`'s numbers are (from its start), and their hashes."""
-        cuts, at, hashes = self._numbers
-        first, last = cuts[text], cuts[text + 1]
-        return at[first:last], hashes[first:last]
+    def numbers_of(self, text: int, skip: int, stop: int) -> list[int]:
+        """Hashes of text `text`'s numbers among its words `skip` to `stop` (both within it)."""
+        at, hashes = self._numbers
+        first, last = at.searchsorted((self.bounds[text] + skip, self.bounds[text] + stop)).tolist()
+        return hashes[first:last].tolist()
 
 
 class Words:
@@ -130,10 +129,7 @@ class Words:
 
     def __init__(self, chars: np.ndarray) -> None:
         self.hashes, self.numeric, _ = _hash_words(chars)
-        self._batch: _Batch | None = None
-        self._place = 0  # its index in the batch
-        self._windows: dict[int, np.ndarray] = {}  # width -> every window's hash
-        self._numbers: tuple[list[int], list[int]] | None = None  # where the numbers are, their hashes
+        self._batch, self._place = _Batch(self.hashes, self.numeric, [0, self.hashes.size]), 0
 
     @classmethod
     def all_of(cls, arrays: Sequence[np.ndarray]) -> list[Words]:
@@ -154,7 +150,7 @@ class Words:
         words = cls.__new__(cls)
         start, stop = batch.bounds[text], batch.bounds[text + 1]
         words.hashes, words.numeric = batch.hashes[start:stop], batch.numeric[start:stop]
-        words._batch, words._place, words._windows, words._numbers = batch, text, {}, None
+        words._batch, words._place = batch, text  # its index in the batch
         return words
 
     @property
@@ -174,29 +170,18 @@ class Words:
         Fewer than `width` words left make one shingle; no words, no shingle.
         """
         skip = min(skip, max(self.count - width, 0))
-        windows = self._windows.get(width)
-        if windows is None:
-            windows = self._windows[width] = self._windows_of(width)
-        return windows[skip:]  # a window's hash does not depend on where the text starts
-
-    def _windows_of(self, width: int) -> np.ndarray:
-        if self._batch is not None and width == SHINGLE_WORDS <= self.count:
-            return self._batch.windows_of(self._place)
-        if not self.count:
+        if width == SHINGLE_WORDS <= self.count:
+            return self._batch.windows_of(self._place)[skip:]  # a window's hash does not depend on where the text starts
+        words = self.hashes[skip:]
+        if not words.size:
             return _EMPTY
-        return _top32(_window_sums(self.hashes, min(width, self.count)))
+        return _top32(_window_sums(words, min(width, words.size)))
 
     def numbers(self, limit: int, skip: int = 0, stop: int | None = None) -> np.ndarray:
         """Sorted distinct hashes of the words from `skip` (to `stop`) that start with a digit (the `limit` smallest)."""
-        if self._numbers is None:
-            self._numbers = self._batch.numbers_of(self._place) if self._batch is not None else self._number_words()
-        at, hashes = self._numbers
-        first, last = bisect.bisect_left(at, skip), len(at) if stop is None else bisect.bisect_left(at, stop)
-        return np.array(sorted(set(hashes[first:last]))[:limit], dtype=np.uint32)  # a few: cheaper than numpy's calls
-
-    def _number_words(self) -> tuple[list[int], list[int]]:
-        at = np.flatnonzero(self.numeric)
-        return at.tolist(), _top32(self.hashes[at]).tolist()
+        count = self.count
+        chosen = self._batch.numbers_of(self._place, min(skip, count), count if stop is None else max(min(stop, count), 0))
+        return np.array(sorted(set(chosen))[:limit], dtype=np.uint32)  # a few: cheaper than numpy's calls
 
 
 def distinct(values: np.ndarray) -> np.ndarray:
