@@ -237,10 +237,6 @@ class Sketch:
         return cls(shingles, values[:bottom], values[bottom : bottom + head], values[bottom + head :])
 
     @functools.cached_property
-    def sorted_head(self) -> np.ndarray:
-        return np.sort(self.head)
-
-    @functools.cached_property
     def union(self) -> np.ndarray:
         """Every hash the sketch holds (head and bottom), sorted and distinct: what `Overlap` looks up."""
         return distinct(np.concatenate((self.head, self.bottom)))
