@@ -373,16 +373,6 @@ def resemblance(full: np.ndarray, sketch: Sketch) -> float:
     return shared / max(sampled + sketch.bottom.size - shared, 1)
 
 
-def indexed_inside(full: np.ndarray, sketch: Sketch) -> float:
-    """Share of the sketched text found in `full` (`Overlap.indexed_inside`)."""
-    return Overlap(full, sketch).indexed_inside()
-
-
-def new_inside(full: np.ndarray, sketch: Sketch) -> float:
-    """Share of `full` inside the sketched text (`Overlap.new_inside`)."""
-    return Overlap(full, sketch).new_inside()
-
-
 def share_inside(values: np.ndarray, sorted_set: np.ndarray) -> float:
     """Fraction of `values` present in `sorted_set` (1.0 when there is nothing to check)."""
     if not values.size:

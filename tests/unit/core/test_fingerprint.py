@@ -1,7 +1,7 @@
 import numpy as np
 
 from newsmon.core.fingerprint import content_hash, text_words, text_words_all
-from newsmon.core.minhash import Sketch, Words, indexed_inside, new_inside, resemblance
+from newsmon.core.minhash import Overlap, Sketch, Words, resemblance
 from newsmon.core.text import html_to_text, word_chars
 
 TEXT = "Iran and Russia signed the “strategic” treaty in Moscow on Friday, officials said."
@@ -65,7 +65,7 @@ def test_sketch_roundtrip_is_compact():
 def test_containment_of_a_prefix_and_of_a_middle_part():
     words = [f"w{i}" for i in range(2000)]
     teaser, article = " ".join(words[:400]), " ".join(words)
-    assert new_inside(_full(teaser), _sketch(article, 64)) > 0.9  # the teaser lies inside the article
+    assert Overlap(_full(teaser), _sketch(article, 64)).new_inside() > 0.9  # the teaser lies inside the article
     assert 0.1 < resemblance(_full(teaser), _sketch(article, 64)) < 0.35  # Jaccard alone would miss it
-    assert indexed_inside(_full(article), _sketch(teaser, 64)) == 1.0
-    assert new_inside(_full(" ".join(words[1000:1400])), _sketch(article, 64)) > 0.8  # sampled beyond the head
+    assert Overlap(_full(article), _sketch(teaser, 64)).indexed_inside() == 1.0
+    assert Overlap(_full(" ".join(words[1000:1400])), _sketch(article, 64)).new_inside() > 0.8  # sampled beyond the head
