@@ -626,20 +626,15 @@ class EventClusterer:
         """Add one independent report to the centroid: decay the old weights to its time, add, cut."""
         story_id = record["story"]["story_id"]
         old_terms, old_names = record["terms"], record["names"]
-        if not old_terms and not old_names:  # a story's first report: nothing to decay, merge or take out
-            kept = dict(sorted(found.terms.items(), key=itemgetter(1), reverse=True)[: self.config.centroid_keys])
-            names = sorted(found.names)[-self.config.names_kept:]
-            self._index(story_id, kept, names)
-        else:
-            decay = 0.5 ** (max(0.0, when - record["t"]) / (self.config.half_life_days * DAY))
-            terms = {key: weight * decay for key, weight in old_terms.items()}
-            for key, weight in found.terms.items():
-                terms[key] = terms.get(key, 0.0) + weight
-            kept = dict(sorted(terms.items(), key=itemgetter(1), reverse=True)[: self.config.centroid_keys])
-            names = ([name for name in old_names if name not in found.names] + sorted(found.names))[-self.config.names_kept:]
-            held = set(old_names)
-            self._unindex(story_id, [key for key in old_terms if key not in kept], held.difference(names))
-            self._index(story_id, [key for key in kept if key not in old_terms], set(names).difference(held))
+        decay = 0.5 ** (max(0.0, when - record["t"]) / (self.config.half_life_days * DAY))
+        terms = {key: weight * decay for key, weight in old_terms.items()}
+        for key, weight in found.terms.items():
+            terms[key] = terms.get(key, 0.0) + weight
+        kept = dict(sorted(terms.items(), key=itemgetter(1), reverse=True)[: self.config.centroid_keys])
+        names = ([name for name in old_names if name not in found.names] + sorted(found.names))[-self.config.names_kept:]
+        held = set(old_names)
+        self._unindex(story_id, [key for key in old_terms if key not in kept], held.difference(names))
+        self._index(story_id, [key for key in kept if key not in old_terms], set(names).difference(held))
         record["terms"], record["names"] = kept, names
         self._norms.pop(story_id, None)
 
