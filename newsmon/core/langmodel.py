@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -291,9 +291,7 @@ class LanguageModel:
         slots = self._known(joined, lo, hi)
         unknown = np.flatnonzero(slots < 0)
         if len(unknown):
-            get, remember = self._slots.get, self._remember
-            tokens = map(joined.__getitem__, map(slice, lo[unknown].tolist(), hi[unknown].tolist()))
-            slots[unknown] = [s if (s := get(t)) is not None else remember(t) for t in tokens]
+            slots[unknown] = self._slots_of(map(joined.__getitem__, map(slice, lo[unknown].tolist(), hi[unknown].tolist())))
         begins = np.cumsum([0] + [len(line) + 1 for line in lines])[:-1]
         at = np.searchsorted(lo, begins) + np.arange(len(lines))  # a line's first token, after the lines before's ends of line
         index = np.zeros(len(lo) + len(lines), dtype=np.intp)  # slot 0: the end of line
@@ -315,11 +313,15 @@ class LanguageModel:
                 self._mean(np.array(slots, dtype=np.intp), np.array(starts, dtype=np.intp), hidden[done:index])
                 slots, starts, done = [], [], index
                 self._clear()
-            get, remember = self._slots.get, self._remember
             starts.append(len(slots))
             slots.append(0)
-            slots.extend([s if (s := get(t)) is not None else remember(t) for t in tokens])
+            slots.extend(self._slots_of(tokens))
         self._mean(np.array(slots, dtype=np.intp), np.array(starts, dtype=np.intp), hidden[done:])
+
+    def _slots_of(self, tokens: Iterable[bytes]) -> list[int]:
+        """Each token's slot in the table, a new word given one (its vector summed later)."""
+        get, remember = self._slots.get, self._remember
+        return [s if (s := get(t)) is not None else remember(t) for t in tokens]
 
     def _mean(self, index: np.ndarray, at: np.ndarray, into: np.ndarray) -> None:
         """The mean row of each text's words and n-grams (the slots `index` from each of `at` on)."""
