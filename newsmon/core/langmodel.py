@@ -99,6 +99,7 @@ class LanguageModel:
             raise ValueError(f"{path}: unexpected output matrix")
         self._out = read.array("<f4", rows * cols).reshape(rows, cols)[: nlabels - 1]  # one row an inner node
         self._paths = _paths(counts)
+        self._spans_by_chars: dict[int, list[tuple[int, int]]] = {}
         self._capacity = cache_words
         self._lock = threading.Lock()
         self._table = np.zeros((cache_words, self.dim), dtype=np.float32)
@@ -219,12 +220,19 @@ class LanguageModel:
         """The character n-grams of "<token>", in fastText's order (by first character, then length)."""
         word = b"<" + token + b">"
         if word.isascii():
-            starts: Sequence[int] = range(len(word) + 1)
-        else:  # characters begin at the bytes that do not continue a UTF-8 sequence
-            starts = [i for i, byte in enumerate(word) if byte & 0xC0 != 0x80]
-            starts.append(len(word))
-        chars, shortest, longest = len(starts) - 1, self.minn, self.maxn
-        return [word[starts[i]:starts[j]] for i in range(chars) for j in range(i + shortest, min(i + longest, chars) + 1)]
+            return [word[i:j] for i, j in self._spans(len(word))]
+        starts = [i for i, byte in enumerate(word) if byte & 0xC0 != 0x80]  # bytes that do not continue a UTF-8 sequence
+        starts.append(len(word))
+        return [word[starts[i]:starts[j]] for i, j in self._spans(len(starts) - 1)]
+
+    def _spans(self, chars: int) -> list[tuple[int, int]]:
+        """The (first, past-last) characters of each n-gram of a word this many characters long."""
+        spans = self._spans_by_chars.get(chars)
+        if spans is None:
+            shortest, longest = self.minn, self.maxn
+            spans = [(i, j) for i in range(chars) for j in range(i + shortest, min(i + longest, chars) + 1)]
+            self._spans_by_chars[chars] = spans
+        return spans
 
     def _gram_rows(self, grams: list[bytes]) -> np.ndarray:
         """The input row of each n-gram (the zero row if pruning dropped its bucket): FNV-1a
