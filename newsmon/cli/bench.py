@@ -83,7 +83,8 @@ def stage_figures(articles: list, rules: object) -> dict[str, float]:
 
     figures = {f"stage_{name}": value for name, value in stage_costs(articles, rules).items()}
     texts = [f"{a.title}\n{a.text}" for a in enrich_all(articles)]
-    return {**figures, "language_id_coverage_us": measure_language_id(texts, rounds=3)}
+    return {**figures, "language_id_coverage_us": measure_language_id(texts, rounds=3),
+            "language_id_coverage_cold_us": measure_language_id(texts, rounds=3, cold=True)}
 
 
 def extraction_figures() -> dict[str, float]:

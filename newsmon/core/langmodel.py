@@ -139,6 +139,11 @@ class LanguageModel:
             out[:, sub * sub_dim:(sub + 1) * sub_dim] = norms * table[codes[:, sub]]
         return out
 
+    def forget(self) -> None:
+        """Forget every remembered word, as a process starting on unread text has none (the bench's cold figure)."""
+        with self._lock:
+            self._clear()
+
     def _clear(self) -> None:
         """Forget the remembered words (the table is full); the end-of-line token stays in slot 0."""
         self._slots.clear()

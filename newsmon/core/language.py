@@ -102,6 +102,11 @@ def identify_languages(texts: Sequence[str], declared: Sequence[str]) -> list[st
     return verdicts
 
 
+def forget_words() -> None:
+    """Empty the model's table of remembered words (see `LanguageModel.forget`)."""
+    _model().forget()
+
+
 def _short(sample: str) -> bool:
     """Fewer than SHORT_LETTERS letters in the first 4 * SHORT_LETTERS characters (enough to tell "short")?"""
     return _ENOUGH_LETTERS.match(sample, 0, 4 * SHORT_LETTERS) is None

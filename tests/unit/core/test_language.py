@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from newsmon.bench.language import HELDOUT, accuracy, measure_language_id, read_labelled
 
-from newsmon.core.language import declared_code, identify_language
+from newsmon.core.language import _model, declared_code, forget_words, identify_language, identify_languages
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +111,13 @@ def test_declared_tags_become_iso_639_1(tag: str, code: str) -> None:
 def test_the_bench_measures_microseconds_per_article(items) -> None:
     assert 0 < measure_language_id([i.text for i in items[:20]], rounds=1) < 5000
     assert measure_language_id([]) == 0.0
+
+
+def test_forgetting_the_remembered_words_changes_no_verdict(items) -> None:
+    texts = [i.text for i in items[:40]]
+    before = identify_languages(texts, [""] * len(texts))
+    assert len(_model()._slots) > 1
+    forget_words()  # what the bench's cold figure does before each pass
+    assert len(_model()._slots) == 1  # only the end-of-line token
+    assert identify_languages(texts, [""] * len(texts)) == before
+    assert measure_language_id(texts, rounds=1, cold=True) > 0
