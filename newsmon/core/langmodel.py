@@ -33,6 +33,7 @@ CACHE_WORDS = 1 << 17
 # of a token, zero past its end, as four integers: exact, as no token holds a zero byte), a
 # batch's tokens all at once; the rest, and the words not yet remembered, from the dict.
 _WORD_BYTES = 32
+_SPANS_KEPT = 64  # words up to this many characters keep their n-gram spans listed (`_spans`)
 _SPACE = np.zeros(256, dtype=bool)
 _SPACE[list(b" \t\n\r\x0b\x0c")] = True  # what bytes.split() splits at
 _LOW_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)  # the low n bytes of an integer
@@ -236,7 +237,8 @@ class LanguageModel:
         if spans is None:
             shortest, longest = self.minn, self.maxn
             spans = [(i, j) for i in range(chars) for j in range(i + shortest, min(i + longest, chars) + 1)]
-            self._spans_by_chars[chars] = spans
+            if chars <= _SPANS_KEPT:  # a long run without spaces (a pasted blob) leaves nothing behind
+                self._spans_by_chars[chars] = spans
         return spans
 
     def _gram_rows(self, grams: list[bytes]) -> np.ndarray:

@@ -96,3 +96,16 @@ def test_words_found_in_numpy_are_the_words_the_dict_finds(model_path: Path, sam
     for one, batch in zip([alone.predict([text], 3)[0] for text in texts], first):  # the product's sums differ with the batch's shape
         assert [label for label, _ in one] == [label for label, _ in batch]
         assert all(abs(p - q) <= 1e-6 for (_, p), (_, q) in zip(one, batch))
+
+
+def test_words_longer_than_the_kept_spans_score_as_fasttext_and_leave_no_span_list(model_path) -> None:
+    texts = ["interoperabilityassessmentcommitteereport" * 3 + " talks in tehran",  # 123 ASCII characters
+             "межправительственнаякомиссияпосотрудничеству" * 2 + " в москве"]  # 88 Cyrillic characters
+    reference = fasttext.load_model(str(model_path))
+    model = LanguageModel(model_path)
+    for text, guesses in zip(texts, model.predict(texts, 3)):
+        labels, scores = reference.predict(text, k=3, threshold=0.0)
+        assert [label for label, _ in guesses] == [label.removeprefix("__label__") for label in labels]
+        assert all(abs(p - q) <= 1e-4 for (_, p), q in zip(guesses, scores))
+    assert model._spans_by_chars  # the short words' spans are kept
+    assert not {125, 90} & model._spans_by_chars.keys()  # "<word>" of 125 and 90 characters: not kept
